@@ -1,0 +1,1 @@
+"""evcharge: an open-source EV-charging backend."""
