@@ -1,0 +1,67 @@
+"""create_app(): routers, middleware, error handlers — nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+
+from evcharge import health, logs
+from evcharge.charging_info.router import router as charging_info_router
+from evcharge.compat import errors
+from evcharge.compat.routing import CaseInsensitivePaths, literal_segments
+from evcharge.compat.webapi import finish_openapi
+from evcharge.config import Settings, get_settings
+from evcharge.db import create_engine, session_factory
+from evcharge.registry.router import router as registry_router
+
+DESCRIPTION = """
+evcharge serves two ASP.NET-era API families exactly as their clients expect:
+
+* **Family A — home smart charging** (`api/customers/…`): registry and the seed's
+  charging-information endpoint. PascalCase JSON, case-insensitive property names,
+  errors as `{"Message", "ModelState"}`.
+* **Family B — charge orders** (`api/ChargeOrder/…`): orders in JSON, XML or form,
+  answered with the `ResultMessage` envelope.
+"""
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    logs.configure(settings.log_level)
+    engine = create_engine(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await engine.dispose()
+
+    app = FastAPI(title="evcharge", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+
+    routers = [health.router, registry_router, charging_info_router]
+    for router in routers:
+        app.include_router(router)
+    errors.install(app)
+    app.add_middleware(CaseInsensitivePaths, words=literal_segments(routers))
+    app.add_middleware(logs.RequestLog)
+    _document_bodies(app)
+    return app
+
+
+def _document_bodies(app: FastAPI) -> None:
+    """Bodies read by the handlers themselves still appear, with their models, in OpenAPI."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = generate()
+            finish_openapi(schema)
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,1 @@
+"""Seed A: a device's charging information (the car and the driver's wish), versioned."""

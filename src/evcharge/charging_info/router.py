@@ -1,0 +1,100 @@
+"""HTTP for seed A: POST a device's charging information; read its versions."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Request
+from fastapi import Path as PathParam
+from starlette.responses import Response
+
+from evcharge.charging_info import service
+from evcharge.charging_info.schemas import EvChargingInfo, EvChargingInformationReq
+from evcharge.compat.paging import Pages
+from evcharge.compat.params import ContractNo, CustomerNo, DeviceNo, GatewayNo
+from evcharge.compat.webapi import body_doc, errors_doc, read_body, reply
+from evcharge.db import Session
+from evcharge.registry.repository import Path
+from evcharge.registry.schemas import Page
+
+router = APIRouter(prefix="/api/customers", tags=["seed A: charging information"])
+
+DEVICE = (
+    "/{customerId}/contracts/{contractNo}/gateways/{gatewayAssetId}"
+    "/evchargingdevices/{deviceAssetId}"
+)
+HISTORY = DEVICE + "/charginginformation"
+
+
+@router.post(
+    DEVICE,
+    status_code=201,
+    response_model=EvChargingInfo,
+    responses=errors_doc(400, 404, 415, 503),
+    openapi_extra=body_doc(EvChargingInformationReq),
+    summary="Create a device charging information entity.",
+)
+async def create_charging_information(
+    request: Request,
+    session: Session,
+    customer_id: CustomerNo,
+    contract_no: ContractNo,
+    gateway_no: GatewayNo,
+    device_no: DeviceNo,
+) -> Response:
+    """The seed endpoint. On success, returns the new entity (201, Location of the version)."""
+    body = await read_body(request, EvChargingInformationReq)
+    info = await service.create(
+        session, Path(customer_id, contract_no, gateway_no, device_no), body
+    )
+    return reply(
+        info, 201, {"Location": f"{request.url.path.rstrip('/')}/charginginformation/{info.id}"}
+    )
+
+
+@router.get(HISTORY, response_model=Page[EvChargingInfo], responses=errors_doc(400, 404, 503))
+async def list_charging_information(
+    session: Session,
+    paging: Pages,
+    customer_id: CustomerNo,
+    contract_no: ContractNo,
+    gateway_no: GatewayNo,
+    device_no: DeviceNo,
+) -> Response:
+    """Every version, newest first."""
+    path = Path(customer_id, contract_no, gateway_no, device_no)
+    items, total = await service.history(session, path, page=paging.page, size=paging.size)
+    return reply(
+        Page[EvChargingInfo](
+            items=items, page=paging.page, page_size=paging.size, total_count=total
+        )
+    )
+
+
+@router.get(
+    HISTORY + "/{infoId}", response_model=EvChargingInfo, responses=errors_doc(400, 404, 503)
+)
+async def get_charging_information(
+    session: Session,
+    customer_id: CustomerNo,
+    contract_no: ContractNo,
+    gateway_no: GatewayNo,
+    device_no: DeviceNo,
+    info_id: Annotated[uuid.UUID, PathParam(alias="infoId")],
+) -> Response:
+    path = Path(customer_id, contract_no, gateway_no, device_no)
+    return reply(await service.one(session, path, info_id))
+
+
+@router.delete(HISTORY, status_code=204, responses=errors_doc(400, 404, 503))
+async def clear_charging_information(
+    session: Session,
+    customer_id: CustomerNo,
+    contract_no: ContractNo,
+    gateway_no: GatewayNo,
+    device_no: DeviceNo,
+) -> Response:
+    """Delete every version: the explicit step before the device itself can be deleted."""
+    await service.clear(session, Path(customer_id, contract_no, gateway_no, device_no))
+    return Response(status_code=204)

@@ -1,0 +1,105 @@
+"""Reading a request body the way the originals' media-type formatters did."""
+
+from __future__ import annotations
+
+import codecs
+import json
+from decimal import Decimal
+from typing import Any
+
+from starlette.requests import Request
+
+JSON_TYPES = frozenset({"application/json", "text/json"})
+MAX_JSON_DEPTH = 32
+
+
+class BodyError(Exception):
+    """The body cannot be read as the declared media type; `field` is '' for the whole body."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+
+class UnsupportedMediaType(Exception):
+    def __init__(self, media_type: str) -> None:
+        super().__init__(media_type)
+        self.media_type = media_type
+
+
+def media_type(request: Request) -> tuple[str, str]:
+    """(type/subtype lower-cased, charset or '')."""
+    raw = request.headers.get("content-type", "")
+    main, _, params = raw.partition(";")
+    charset = ""
+    for param in params.split(";"):
+        key, _, value = param.strip().partition("=")
+        if key.lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    return main.strip().lower(), charset
+
+
+def decode(raw: bytes, charset: str) -> str:
+    try:
+        codec = codecs.lookup(charset or "utf-8").name
+    except LookupError:
+        raise BodyError(f"The charset '{charset}' is not supported.") from None
+    # Quirk: .NET clients often send a UTF-8 byte order mark; the originals skipped it.
+    if codec == "utf-8" and raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8) :]
+    try:
+        return raw.decode(codec)
+    except UnicodeDecodeError as exc:
+        raise BodyError(f"The body is not valid {codec}: byte {exc.start}.") from None
+
+
+def parse_json(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """Parse JSON keeping decimals exact; nesting deeper than `max_depth` is refused."""
+    if not text.strip():
+        return None
+    _check_depth(text, max_depth)
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+    except json.JSONDecodeError as exc:
+        raise BodyError(
+            f"Invalid JSON at line {exc.lineno}, position {exc.colno}: {exc.msg}."
+        ) from None
+    except RecursionError:
+        raise BodyError(f"JSON nested deeper than {max_depth} levels.") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise BodyError(f"Invalid JSON: {name} is not a JSON value.")
+
+
+def _check_depth(text: str, max_depth: int) -> None:
+    """Refuse deep nesting before the parser recurses into it (bracket depth outside strings)."""
+    if text.count("[") + text.count("{") <= max_depth:
+        return
+    depth = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > max_depth:
+                raise BodyError(f"JSON nested deeper than {max_depth} levels.")
+        elif char in "]}":
+            depth -= 1
+
+
+async def read_json(request: Request) -> Any:
+    """The JSON body of a request whose media type must be application/json or text/json."""
+    kind, charset = media_type(request)
+    if kind not in JSON_TYPES:
+        raise UnsupportedMediaType(kind)
+    return parse_json(decode(await request.body(), charset))

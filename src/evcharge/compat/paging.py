@@ -1,0 +1,60 @@
+"""`?page=&pageSize=` paging shared by every listing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Query, Request
+
+from evcharge.errors import Invalid
+
+
+@dataclass(frozen=True, slots=True)
+class Paging:
+    page: int
+    size: int
+
+
+def _query_value(request: Request, name: str) -> str | None:
+    # Quirk: ASP.NET binds query parameters case-insensitively (?pagesize=10 works).
+    wanted = name.lower()
+    for key, value in request.query_params.multi_items():
+        if key.lower() == wanted:
+            return value
+    return None
+
+
+def _positive(request: Request, name: str) -> int | None:
+    raw = _query_value(request, name)
+    if raw is None or raw == "":
+        return None
+    if not raw.strip().isdigit() or int(raw) < 1 or int(raw) > 2**31 - 1:
+        raise Invalid(
+            errors={name: [f"The value '{raw}' is not valid for {name}: a whole number from 1."]}
+        )
+    return int(raw)
+
+
+def paging(
+    request: Request,
+    page: Annotated[
+        int | None, Query(ge=1, le=2**31 - 1, description="1-based page number")
+    ] = None,
+    page_size: Annotated[
+        int | None,
+        Query(
+            alias="pageSize",
+            ge=1,
+            le=2**31 - 1,
+            description="Items per page; capped by EVCHARGE_MAX_PAGE_SIZE",
+        ),
+    ] = None,
+) -> Paging:
+    settings = request.app.state.settings
+    number = _positive(request, "page") or 1
+    size = _positive(request, "pageSize") or settings.default_page_size
+    return Paging(page=number, size=min(size, settings.max_page_size))
+
+
+Pages = Annotated[Paging, Depends(paging)]

@@ -1,0 +1,111 @@
+"""API family A (ASP.NET Web API 2 + Json.NET): binding bodies, replies, documentation."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from evcharge.compat.body import read_json
+from evcharge.errors import Invalid
+
+M = TypeVar("M", bound=BaseModel)
+
+PARAMETER = "request"
+"""Web API names ModelState keys after the action parameter: `request.BatteryLevel`."""
+
+
+def model_state(exc: ValidationError, prefix: str = PARAMETER) -> dict[str, list[str]]:
+    state: dict[str, list[str]] = {}
+    for err in exc.errors():
+        key = ".".join([prefix, *(str(p) for p in err["loc"])])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        value = err.get("input")
+        if err["type"] not in ("missing", "value_error") and isinstance(value, (str, int, float)):
+            msg = f"{msg} (got {value!r})"
+        state.setdefault(key, []).append(msg if msg.endswith(".") else msg + ".")
+    return state
+
+
+def bind(model: type[M], data: Any, **context: Any) -> M:
+    """Bind parsed JSON to `model` like Web API: a missing body or a bad value is a 400."""
+    if data is None:
+        raise Invalid(errors={PARAMETER: ["A non-empty request body is required."]})
+    if not isinstance(data, dict):
+        raise Invalid(errors={PARAMETER: ["The request body must be a JSON object."]})
+    try:
+        return model.model_validate(data, context=context)
+    except ValidationError as exc:
+        raise Invalid(errors=model_state(exc)) from None
+
+
+async def read_body(request: Request, model: type[M]) -> M:
+    """Read, parse and bind a JSON body; dates without offset are UTC in family A."""
+    return bind(model, await read_json(request))
+
+
+def reply(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """PascalCase JSON of a wire model, serialised once (no second validation pass)."""
+    return Response(
+        model.model_dump_json(by_alias=True),
+        status_code=status,
+        headers=headers,
+        media_type="application/json; charset=utf-8",
+    )
+
+
+class WebApiError(BaseModel):
+    """ASP.NET Web API's error body."""
+
+    Message: str
+    ModelState: dict[str, list[str]] | None = None
+
+
+_BODY_MODELS: dict[str, type[BaseModel]] = {}
+
+
+def body_doc(
+    model: type[BaseModel], media_types: tuple[str, ...] = ("application/json", "text/json")
+) -> dict[str, Any]:
+    """`openapi_extra` documenting a body that the handler reads itself."""
+    _BODY_MODELS[model.__name__] = model
+    schema = {"$ref": f"#/components/schemas/{model.__name__}"}
+    return {
+        "requestBody": {
+            "required": True,
+            "content": {media: {"schema": schema} for media in media_types},
+        }
+    }
+
+
+def finish_openapi(openapi: dict[str, Any]) -> None:
+    """Put the models named by `body_doc` into the document's components, and drop
+    FastAPI's 422 responses: validation failures here are 400 in the family's shape."""
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            operation.get("responses", {}).pop("422", None)
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    schemas.pop("HTTPValidationError", None)
+    schemas.pop("ValidationError", None)
+    for name, model in _BODY_MODELS.items():
+        schema = model.model_json_schema(by_alias=True, ref_template="#/components/schemas/{model}")
+        for def_name, definition in schema.pop("$defs", {}).items():
+            schemas.setdefault(def_name, definition)
+        schemas[name] = schema
+
+
+def errors_doc(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for the error statuses a family-A endpoint can answer."""
+    text = {
+        400: "The request is invalid; ModelState names each field and why.",
+        401: "Missing or wrong API key.",
+        404: "The resource (or one of its parents) does not exist.",
+        409: "Conflicts with the current state (e.g. children still exist).",
+        413: "Request body too large.",
+        415: "Unsupported media type.",
+        429: "Rate limit exceeded; see Retry-After.",
+        503: "The database is unavailable; see Retry-After.",
+    }
+    return {code: {"model": WebApiError, "description": text[code]} for code in statuses}

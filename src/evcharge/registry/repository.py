@@ -1,0 +1,103 @@
+"""Registry queries: resolving a seed path to its entities in one round trip."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import and_, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from evcharge.errors import NotFound
+from evcharge.registry.models import ChargingDevice, Contract, Customer, Gateway
+
+LEVELS = ("customer", "contract", "gateway", "EV charging device")
+
+
+@dataclass(frozen=True, slots=True)
+class Path:
+    """The integer numbers of a seed path, outermost first."""
+
+    customer: int
+    contract: int | None = None
+    gateway: int | None = None
+    device: int | None = None
+
+    def name(self, level: int) -> str:
+        """ "Gateway 7" for level 3."""
+        number = (self.customer, self.contract, self.gateway, self.device)[level - 1]
+        return f"{LEVELS[level - 1]} {number}".capitalize().replace("Ev ", "EV ")
+
+    def missing(self, level: int) -> str:
+        """ "No gateway 7 exists under contract 6 of customer 1." for level 3."""
+        numbers = (self.customer, self.contract, self.gateway, self.device)
+        names = [f"{LEVELS[i]} {numbers[i]}" for i in range(level)]
+        parents = " of ".join(reversed(names[:-1]))
+        return f"No {names[-1]} exists" + (f" under {parents}." if parents else ".")
+
+
+@dataclass(frozen=True, slots=True)
+class Chain:
+    customer: Customer
+    contract: Contract | None = None
+    gateway: Gateway | None = None
+    device: ChargingDevice | None = None
+
+
+async def resolve(session: AsyncSession, path: Path, *, depth: int, lock: bool = False) -> Chain:
+    """Load the entities of `path` down to `depth` (1 customer … 4 device); 404 naming
+    the first level that does not exist. `lock` locks the deepest row until commit
+    (PostgreSQL; SQLite's writers are already serialised by BEGIN IMMEDIATE)."""
+    if lock:
+        row = (
+            await session.execute(
+                _chain_query(path, depth, outer=False).with_for_update(of=_LEVEL_MODELS[depth - 1])
+            )
+        ).first()
+        if row is not None:
+            return Chain(*row)
+    row = (await session.execute(_chain_query(path, depth, outer=True))).first()
+    found: list[Any] = list(row) if row is not None else [None]
+    for level, entity in enumerate(found, start=1):
+        if entity is None:
+            raise NotFound(path.missing(level))
+    return Chain(*found)
+
+
+_LEVEL_MODELS: tuple[Any, ...] = (Customer, Contract, Gateway, ChargingDevice)
+
+
+def _chain_query(path: Path, depth: int, *, outer: bool) -> Any:
+    """customers ⋈ contracts ⋈ gateways ⋈ devices down to `depth`, matched by number.
+    Outer joins leave the missing level NULL, so one query says what is missing."""
+    join_conditions = (
+        and_(Contract.customer_id == Customer.id, Contract.number == path.contract),
+        and_(Gateway.contract_id == Contract.id, Gateway.number == path.gateway),
+        and_(ChargingDevice.gateway_id == Gateway.id, ChargingDevice.number == path.device),
+    )
+    query: Any = select(*_LEVEL_MODELS[:depth]).select_from(Customer)
+    for model, condition in zip(_LEVEL_MODELS[1:depth], join_conditions, strict=False):
+        query = query.join(model, condition, isouter=outer)
+    return query.where(Customer.number == path.customer)
+
+
+async def count_children(
+    session: AsyncSession, foreign_key: Any, label: Any, parent_id: Any
+) -> tuple[int, list[Any]]:
+    """How many rows reference the parent, and the labels of the first few."""
+    total = await session.scalar(select(func.count()).where(foreign_key == parent_id))
+    if not total:
+        return 0, []
+    labels = await session.scalars(
+        select(label).where(foreign_key == parent_id).order_by(label).limit(5)
+    )
+    return int(total), list(labels)
+
+
+async def page_of(
+    session: AsyncSession, query: Any, *, page: int, size: int
+) -> tuple[list[Any], int]:
+    """One page of `query` (already ordered) and the total count."""
+    total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
+    rows = (await session.scalars(query.offset((page - 1) * size).limit(size))).all()
+    return list(rows), int(total or 0)

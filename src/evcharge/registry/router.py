@@ -1,0 +1,320 @@
+"""HTTP for the registry (family A): PUT creates or replaces, GET reads, DELETE refuses
+while children exist."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from sqlalchemy import select
+from starlette.responses import Response
+
+from evcharge.charging_info import service as charging_info
+from evcharge.charging_info.schemas import EvChargingInfo
+from evcharge.compat.paging import Pages
+from evcharge.compat.params import ContractNo, CustomerNo, DeviceNo, GatewayNo
+from evcharge.compat.webapi import body_doc, errors_doc, read_body, reply
+from evcharge.db import Session
+from evcharge.registry import schemas, service
+from evcharge.registry.models import ChargingDevice, Contract, Customer, Gateway
+from evcharge.registry.repository import Chain, Path, page_of, resolve
+
+router = APIRouter(prefix="/api/customers", tags=["registry"])
+
+CUSTOMER = "/{customerId}"
+CONTRACT = CUSTOMER + "/contracts/{contractNo}"
+GATEWAY = CONTRACT + "/gateways/{gatewayAssetId}"
+DEVICE = GATEWAY + "/evchargingdevices/{deviceAssetId}"
+
+READ_ERRORS = errors_doc(400, 404, 503)
+WRITE_ERRORS = errors_doc(400, 404, 409, 415, 503)
+DELETE_ERRORS = errors_doc(400, 404, 409, 503)
+
+
+def customer_wire(c: Customer) -> schemas.Customer:
+    return schemas.Customer(
+        id=c.id, customer_id=c.number, name=c.name, created=c.created, updated=c.updated
+    )
+
+
+def contract_wire(chain: Chain) -> schemas.Contract:
+    c = chain.contract
+    assert c is not None
+    return schemas.Contract(
+        id=c.id,
+        customer_id=chain.customer.number,
+        contract_no=c.number,
+        name=c.name,
+        created=c.created,
+        updated=c.updated,
+    )
+
+
+def gateway_wire(chain: Chain) -> schemas.Gateway:
+    g = chain.gateway
+    assert g is not None and chain.contract is not None
+    return schemas.Gateway(
+        id=g.id,
+        customer_id=chain.customer.number,
+        contract_no=chain.contract.number,
+        gateway_asset_id=g.number,
+        name=g.name,
+        max_power_kw=g.max_power_kw,
+        price_area=g.price_area,
+        created=g.created,
+        updated=g.updated,
+    )
+
+
+def device_wire(chain: Chain, info: EvChargingInfo | None = None) -> schemas.Device:
+    d = chain.device
+    assert d is not None and chain.contract is not None and chain.gateway is not None
+    return schemas.Device(
+        id=d.id,
+        customer_id=chain.customer.number,
+        contract_no=chain.contract.number,
+        gateway_asset_id=chain.gateway.number,
+        device_asset_id=d.number,
+        name=d.name,
+        description=d.description,
+        max_power_kw=d.max_power_kw,
+        charge_point_id=d.charge_point_id,
+        created=d.created,
+        updated=d.updated,
+        ev_charging_info=info,
+    )
+
+
+def _put_reply(request: Request, wire: schemas.Entity, created: bool) -> Response:
+    """201 with Location when the PUT created the entity, 200 when it replaced it."""
+    if created:
+        return reply(wire, 201, {"Location": str(request.url.path)})
+    return reply(wire)
+
+
+# --- customers -------------------------------------------------------------------------
+
+
+@router.get("", response_model=schemas.Page[schemas.Customer], responses=READ_ERRORS)
+async def list_customers(session: Session, paging: Pages) -> Response:
+    rows, total = await page_of(
+        session, select(Customer).order_by(Customer.number), page=paging.page, size=paging.size
+    )
+    return reply(
+        schemas.Page[schemas.Customer](
+            items=[customer_wire(c) for c in rows],
+            page=paging.page,
+            page_size=paging.size,
+            total_count=total,
+        )
+    )
+
+
+@router.put(
+    CUSTOMER,
+    response_model=schemas.Customer,
+    status_code=200,
+    responses={201: {"model": schemas.Customer}, **WRITE_ERRORS},
+    openapi_extra=body_doc(schemas.CustomerPut),
+)
+async def put_customer(request: Request, session: Session, customer_id: CustomerNo) -> Response:
+    body = await read_body(request, schemas.CustomerPut)
+    customer, created = await service.put_customer(session, customer_id, body)
+    return _put_reply(request, customer_wire(customer), created)
+
+
+@router.get(CUSTOMER, response_model=schemas.Customer, responses=READ_ERRORS)
+async def get_customer(session: Session, customer_id: CustomerNo) -> Response:
+    chain = await resolve(session, Path(customer_id), depth=1)
+    return reply(customer_wire(chain.customer))
+
+
+@router.delete(CUSTOMER, status_code=204, responses=DELETE_ERRORS)
+async def delete_customer(session: Session, customer_id: CustomerNo) -> Response:
+    await service.delete(session, Path(customer_id), depth=1)
+    return Response(status_code=204)
+
+
+# --- contracts -------------------------------------------------------------------------
+
+
+@router.get(
+    CUSTOMER + "/contracts", response_model=schemas.Page[schemas.Contract], responses=READ_ERRORS
+)
+async def list_contracts(session: Session, paging: Pages, customer_id: CustomerNo) -> Response:
+    chain = await resolve(session, Path(customer_id), depth=1)
+    query = (
+        select(Contract).where(Contract.customer_id == chain.customer.id).order_by(Contract.number)
+    )
+    rows, total = await page_of(session, query, page=paging.page, size=paging.size)
+    items = [contract_wire(Chain(chain.customer, c)) for c in rows]
+    return reply(
+        schemas.Page[schemas.Contract](
+            items=items, page=paging.page, page_size=paging.size, total_count=total
+        )
+    )
+
+
+@router.put(
+    CONTRACT,
+    response_model=schemas.Contract,
+    responses={201: {"model": schemas.Contract}, **WRITE_ERRORS},
+    openapi_extra=body_doc(schemas.ContractPut),
+)
+async def put_contract(
+    request: Request, session: Session, customer_id: CustomerNo, contract_no: ContractNo
+) -> Response:
+    body = await read_body(request, schemas.ContractPut)
+    chain, created = await service.put_contract(session, Path(customer_id, contract_no), body)
+    return _put_reply(request, contract_wire(chain), created)
+
+
+@router.get(CONTRACT, response_model=schemas.Contract, responses=READ_ERRORS)
+async def get_contract(
+    session: Session, customer_id: CustomerNo, contract_no: ContractNo
+) -> Response:
+    return reply(contract_wire(await resolve(session, Path(customer_id, contract_no), depth=2)))
+
+
+@router.delete(CONTRACT, status_code=204, responses=DELETE_ERRORS)
+async def delete_contract(
+    session: Session, customer_id: CustomerNo, contract_no: ContractNo
+) -> Response:
+    await service.delete(session, Path(customer_id, contract_no), depth=2)
+    return Response(status_code=204)
+
+
+# --- gateways --------------------------------------------------------------------------
+
+
+@router.get(
+    CONTRACT + "/gateways", response_model=schemas.Page[schemas.Gateway], responses=READ_ERRORS
+)
+async def list_gateways(
+    session: Session, paging: Pages, customer_id: CustomerNo, contract_no: ContractNo
+) -> Response:
+    chain = await resolve(session, Path(customer_id, contract_no), depth=2)
+    assert chain.contract is not None
+    query = select(Gateway).where(Gateway.contract_id == chain.contract.id).order_by(Gateway.number)
+    rows, total = await page_of(session, query, page=paging.page, size=paging.size)
+    items = [gateway_wire(Chain(chain.customer, chain.contract, g)) for g in rows]
+    return reply(
+        schemas.Page[schemas.Gateway](
+            items=items, page=paging.page, page_size=paging.size, total_count=total
+        )
+    )
+
+
+@router.put(
+    GATEWAY,
+    response_model=schemas.Gateway,
+    responses={201: {"model": schemas.Gateway}, **WRITE_ERRORS},
+    openapi_extra=body_doc(schemas.GatewayPut),
+)
+async def put_gateway(
+    request: Request,
+    session: Session,
+    customer_id: CustomerNo,
+    contract_no: ContractNo,
+    gateway_no: GatewayNo,
+) -> Response:
+    body = await read_body(request, schemas.GatewayPut)
+    chain, created = await service.put_gateway(
+        session, Path(customer_id, contract_no, gateway_no), body
+    )
+    return _put_reply(request, gateway_wire(chain), created)
+
+
+@router.get(GATEWAY, response_model=schemas.Gateway, responses=READ_ERRORS)
+async def get_gateway(
+    session: Session, customer_id: CustomerNo, contract_no: ContractNo, gateway_no: GatewayNo
+) -> Response:
+    return reply(
+        gateway_wire(await resolve(session, Path(customer_id, contract_no, gateway_no), depth=3))
+    )
+
+
+@router.delete(GATEWAY, status_code=204, responses=DELETE_ERRORS)
+async def delete_gateway(
+    session: Session, customer_id: CustomerNo, contract_no: ContractNo, gateway_no: GatewayNo
+) -> Response:
+    await service.delete(session, Path(customer_id, contract_no, gateway_no), depth=3)
+    return Response(status_code=204)
+
+
+# --- devices ---------------------------------------------------------------------------
+
+
+@router.get(
+    GATEWAY + "/evchargingdevices",
+    response_model=schemas.Page[schemas.Device],
+    responses=READ_ERRORS,
+)
+async def list_devices(
+    session: Session,
+    paging: Pages,
+    customer_id: CustomerNo,
+    contract_no: ContractNo,
+    gateway_no: GatewayNo,
+) -> Response:
+    chain = await resolve(session, Path(customer_id, contract_no, gateway_no), depth=3)
+    assert chain.gateway is not None
+    query = (
+        select(ChargingDevice)
+        .where(ChargingDevice.gateway_id == chain.gateway.id)
+        .order_by(ChargingDevice.number)
+    )
+    rows, total = await page_of(session, query, page=paging.page, size=paging.size)
+    items = [device_wire(Chain(chain.customer, chain.contract, chain.gateway, d)) for d in rows]
+    return reply(
+        schemas.Page[schemas.Device](
+            items=items, page=paging.page, page_size=paging.size, total_count=total
+        )
+    )
+
+
+@router.put(
+    DEVICE,
+    response_model=schemas.Device,
+    responses={201: {"model": schemas.Device}, **WRITE_ERRORS},
+    openapi_extra=body_doc(schemas.DevicePut),
+)
+async def put_device(
+    request: Request,
+    session: Session,
+    customer_id: CustomerNo,
+    contract_no: ContractNo,
+    gateway_no: GatewayNo,
+    device_no: DeviceNo,
+) -> Response:
+    body = await read_body(request, schemas.DevicePut)
+    path = Path(customer_id, contract_no, gateway_no, device_no)
+    chain, created = await service.put_device(session, path, body)
+    assert chain.device is not None
+    info = await charging_info.current(session, chain.device.id, path)
+    return _put_reply(request, device_wire(chain, info), created)
+
+
+@router.get(DEVICE, response_model=schemas.Device, responses=READ_ERRORS)
+async def get_device(
+    session: Session,
+    customer_id: CustomerNo,
+    contract_no: ContractNo,
+    gateway_no: GatewayNo,
+    device_no: DeviceNo,
+) -> Response:
+    """The device, its current charging information embedded as `EvChargingInfo` (or null)."""
+    path = Path(customer_id, contract_no, gateway_no, device_no)
+    chain = await resolve(session, path, depth=4)
+    assert chain.device is not None
+    return reply(device_wire(chain, await charging_info.current(session, chain.device.id, path)))
+
+
+@router.delete(DEVICE, status_code=204, responses=DELETE_ERRORS)
+async def delete_device(
+    session: Session,
+    customer_id: CustomerNo,
+    contract_no: ContractNo,
+    gateway_no: GatewayNo,
+    device_no: DeviceNo,
+) -> Response:
+    await service.delete(session, Path(customer_id, contract_no, gateway_no, device_no), depth=4)
+    return Response(status_code=204)

@@ -1,0 +1,117 @@
+"""Fixtures: every database test runs on SQLite and, where EVCHARGE_TEST_POSTGRES_URL is
+set (CI sets it), on PostgreSQL — each in a database of its own, migrated once per run.
+
+Tests go through the real unit of work (commit/rollback is part of what is tested);
+tables are emptied after each test instead of wrapping it in an outer transaction."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from evcharge.app import create_app
+from evcharge.config import Settings
+from evcharge.migrations import upgrade
+from evcharge.models import metadata
+
+POSTGRES_URL = os.environ.get("EVCHARGE_TEST_POSTGRES_URL", "")
+BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
+
+
+def _pg_url(database: str) -> str:
+    base, _, _ = POSTGRES_URL.rpartition("/")
+    return f"{base}/{database}"
+
+
+async def create_pg_database() -> str:
+    """A fresh PostgreSQL database for this run (parallel runs never share tables)."""
+    name = f"evcharge_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(POSTGRES_URL.replace("postgresql://", "postgres://", 1))
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    return name
+
+
+async def drop_pg_database(name: str) -> None:
+    admin = await asyncpg.connect(POSTGRES_URL.replace("postgresql://", "postgres://", 1))
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session", params=BACKENDS)
+async def database_url(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('sqlite') / 'evcharge.db'}"
+        await asyncio.to_thread(upgrade, url)
+        yield url
+        return
+    name = await create_pg_database()
+    try:
+        url = _pg_url(name)
+        await asyncio.to_thread(upgrade, url)
+        yield url
+    finally:
+        await drop_pg_database(name)
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url, log_level="warning")
+
+
+@pytest.fixture(scope="session")
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    yield application
+    await application.state.engine.dispose()
+
+
+async def empty_tables(application: FastAPI) -> None:
+    async with application.state.engine.begin() as connection:
+        for table in reversed(metadata.sorted_tables):
+            await connection.execute(table.delete())
+
+
+@pytest.fixture
+async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        yield http
+    await empty_tables(app)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say plainly which databases the database tests ran on."""
+    counts: dict[str, dict[str, int]] = {backend: {} for backend in ("sqlite", "postgresql")}
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            nodeid = getattr(report, "nodeid", "")
+            if getattr(report, "when", "call") not in ("call", "setup"):
+                continue
+            if outcome == "passed" and getattr(report, "when", "call") != "call":
+                continue
+            for backend in counts:
+                if f"[{backend}" in nodeid or f"-{backend}]" in nodeid or f"-{backend}-" in nodeid:
+                    counts[backend][outcome] = counts[backend].get(outcome, 0) + 1
+    terminalreporter.section("database backends")
+    for backend, outcomes in counts.items():
+        if backend == "postgresql" and not POSTGRES_URL:
+            terminalreporter.write_line(
+                "postgresql: not run (set EVCHARGE_TEST_POSTGRES_URL; CI does)"
+            )
+            continue
+        summary = ", ".join(f"{n} {o}" for o, n in sorted(outcomes.items())) or "no tests"
+        terminalreporter.write_line(f"{backend}: {summary}")

@@ -1,0 +1,60 @@
+"""Plain keyword factories that register things over HTTP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+SEED_SAMPLE = (
+    b'{ "ChargingMode": 0, "SmartModeIsActive": true, "CarInfoId": "sample string 1", '
+    b'"CarManufacturer": "sample string 2", "CarModel": "sample string 3", '
+    b'"CarGeneration": "sample string 4", "GrossBatterySize": 1.1, "NetBatterySize": 1.1, '
+    b'"BatteryLevel": 1.1, "FullyChargedBy": "2025-05-19T22:44:01.1571182+00:00", '
+    b'"CustomerId": "sample string 5", "ContractId": 6, "GatewayAssetId": 7, "DeviceAssetId": 8 }'
+)
+"""The seed A help page's request sample, byte for byte."""
+
+
+def device_path(customer: int = 1, contract: int = 1, gateway: int = 1, device: int = 1) -> str:
+    gateway_path = f"/api/customers/{customer}/contracts/{contract}/gateways/{gateway}"
+    return f"{gateway_path}/evchargingdevices/{device}"
+
+
+async def put(client: httpx.AsyncClient, path: str, body: dict[str, Any]) -> dict[str, Any]:
+    response = await client.put(path, json=body)
+    assert response.status_code in (200, 201), response.text
+    data: dict[str, Any] = response.json()
+    return data
+
+
+async def register_device(
+    client: httpx.AsyncClient,
+    customer: int = 1,
+    contract: int = 1,
+    gateway: int = 1,
+    device: int = 1,
+    *,
+    max_power_kw: float = 11,
+    gateway_max_power_kw: float | None = None,
+    price_area: str | None = None,
+    **device_fields: Any,
+) -> dict[str, Any]:
+    """Customer, contract, gateway and device (each created only if missing); returns the device."""
+    base = f"/api/customers/{customer}"
+    if (await client.get(base)).status_code == 404:
+        await put(client, base, {"Name": f"Customer {customer}"})
+    contract_path = f"{base}/contracts/{contract}"
+    if (await client.get(contract_path)).status_code == 404:
+        await put(client, contract_path, {"Name": f"Contract {contract}"})
+    gateway_path = f"{contract_path}/gateways/{gateway}"
+    if (await client.get(gateway_path)).status_code == 404:
+        body: dict[str, Any] = {"Name": f"Gateway {gateway}", "PriceArea": price_area}
+        if gateway_max_power_kw is not None:
+            body["MaxPowerKw"] = gateway_max_power_kw
+        await put(client, gateway_path, body)
+    return await put(
+        client,
+        device_path(customer, contract, gateway, device),
+        {"Name": f"Device {device}", "MaxPowerKw": max_power_kw, **device_fields},
+    )
