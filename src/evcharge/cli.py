@@ -7,26 +7,24 @@ import os
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from evcharge.config import ConfigError, Settings, load_settings
 
 app = typer.Typer(help="evcharge: EV-charging backend.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
-err = Console(stderr=True)
 
 
 def _settings() -> Settings:
     try:
         return load_settings()
     except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        raise _fail(str(exc), code=2) from None
 
 
 def _fail(message: str, code: int = 1) -> typer.Exit:
-    err.print(f"[red]error:[/red] {message}", highlight=False)
+    """One line on stderr (never wrapped, never a traceback) and the exit code."""
+    typer.echo(f"error: {message}", err=True)
     return typer.Exit(code)
 
 
