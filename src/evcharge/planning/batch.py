@@ -14,7 +14,13 @@ from datetime import datetime
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from evcharge.planning.model import ENERGY_RTOL, ChargeMode, ChargeRequest, PriceSlot
+from evcharge.planning.model import (
+    ENERGY_RTOL,
+    MIN_ENERGY_KWH,
+    ChargeMode,
+    ChargeRequest,
+    PriceSlot,
+)
 
 FloatArray = NDArray[np.float64]
 BoolArray = NDArray[np.bool_]
@@ -81,7 +87,8 @@ def plan_many(
     start = np.asarray(slot_start, dtype=np.float64)
     end = np.asarray(slot_end, dtype=np.float64)
     price = np.asarray(prices, dtype=np.float64)
-    energy = np.maximum(np.asarray(energy_kwh, dtype=np.float64), 0.0)
+    energy = np.asarray(energy_kwh, dtype=np.float64)
+    energy = np.where(energy >= MIN_ENERGY_KWH, energy, 0.0)
     n = energy.shape[0]
     now_arr = np.broadcast_to(
         np.asarray(now.timestamp() if isinstance(now, datetime) else now, dtype=np.float64), (n,)
@@ -143,6 +150,7 @@ def plan_many(
                     greedy = np.empty_like(xs)
                     np.put_along_axis(greedy, order, xs, axis=1)
                     x[good] = greedy
+        x = np.where(x >= MIN_ENERGY_KWH, x, 0.0)  # as plan_device: no dust slots
         out[rows] = x
         got = x.sum(axis=1)
         delivered[rows] = got

@@ -8,6 +8,7 @@ from typing import NamedTuple
 
 from evcharge.planning.model import (
     ENERGY_RTOL,
+    MIN_ENERGY_KWH,
     ChargeMode,
     ChargeRequest,
     Plan,
@@ -96,7 +97,7 @@ def build_plan(
     cost = 0.0
     duration = _ZERO
     for piece, energy in zip(pieces, energies, strict=True):
-        if energy > 0.0:
+        if energy >= MIN_ENERGY_KWH:  # float dust from the arithmetic is not a slot
             slots.append(
                 PlannedSlot(piece.start, piece.end, energy / piece.hours, energy, piece.price)
             )
@@ -127,7 +128,7 @@ def known_until(pieces: Sequence[Piece]) -> str:
 
 def plan_device(request: ChargeRequest, prices: Sequence[PriceSlot], now: datetime) -> Plan:
     """Plan one device alone (no shared site limit). See docs/planner.md for the rules."""
-    energy = request.energy_kwh if request.energy_kwh > 0.0 else 0.0
+    energy = request.energy_kwh if request.energy_kwh >= MIN_ENERGY_KWH else 0.0
     power = request.max_power_kw if request.max_power_kw > 0.0 else 0.0
     if request.mode is ChargeMode.OFF:
         return empty_plan(now, reached(0.0, energy), "Charging mode is Off: nothing planned.")

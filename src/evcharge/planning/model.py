@@ -12,6 +12,8 @@ DEFAULT_MAX_POWER_KW = 11.0
 
 #: Relative tolerance used to decide that an energy target is met.
 ENERGY_RTOL = 1e-9
+#: Energies below this (kWh) are treated as nothing to charge.
+MIN_ENERGY_KWH = 1e-9
 
 
 class ChargeMode(enum.Enum):

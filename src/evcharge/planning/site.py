@@ -40,7 +40,14 @@ from evcharge.planning.device import (
     sorted_prices,
     split_pieces,
 )
-from evcharge.planning.model import ENERGY_RTOL, ChargeMode, ChargeRequest, Plan, PriceSlot
+from evcharge.planning.model import (
+    ENERGY_RTOL,
+    MIN_ENERGY_KWH,
+    ChargeMode,
+    ChargeRequest,
+    Plan,
+    PriceSlot,
+)
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
@@ -218,7 +225,7 @@ def plan_site(
     plans: dict[str, Plan] = {}
     normal: list[tuple[int, str | None]] = []
     smart: list[int] = []
-    energy = [max(r.energy_kwh, 0.0) for r in requests]
+    energy = [r.energy_kwh if r.energy_kwh >= MIN_ENERGY_KWH else 0.0 for r in requests]
     power = [max(r.max_power_kw, 0.0) for r in requests]
     for i, r in enumerate(requests):
         if r.mode is ChargeMode.OFF:
