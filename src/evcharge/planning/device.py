@@ -1,0 +1,193 @@
+"""Single-device planning in plain Python (exact greedy by price)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import NamedTuple
+
+from evcharge.planning.model import (
+    ENERGY_RTOL,
+    MIN_ENERGY_KWH,
+    ChargeMode,
+    ChargeRequest,
+    Plan,
+    PlannedSlot,
+    PriceSlot,
+)
+
+_ZERO = timedelta(0)
+
+
+class Piece(NamedTuple):
+    """The usable part [start, end) of a price slot."""
+
+    start: datetime
+    end: datetime
+    price: float
+    hours: float
+
+
+def fmt_time(value: datetime) -> str:
+    return value.isoformat(timespec="minutes")
+
+
+def sorted_prices(prices: Sequence[PriceSlot]) -> list[PriceSlot]:
+    return sorted(prices, key=lambda slot: slot.start)
+
+
+def split_pieces(
+    prices: Sequence[PriceSlot], now: datetime, cuts: Sequence[datetime] = ()
+) -> list[Piece]:
+    """The parts after `now` of the (sorted) price slots, split at every time in `cuts`."""
+    out: list[Piece] = []
+    cut_list = sorted(set(cuts))
+    for slot in prices:
+        if slot.end <= now:
+            continue
+        lo = slot.start if slot.start > now else now
+        for cut in cut_list:
+            if lo < cut < slot.end:
+                out.append(Piece(lo, cut, slot.price, (cut - lo).total_seconds() / 3600.0))
+                lo = cut
+        out.append(Piece(lo, slot.end, slot.price, (slot.end - lo).total_seconds() / 3600.0))
+    return out
+
+
+def fill_in_order(caps: Sequence[float], energy: float) -> list[float]:
+    """Fill capacities in the given order until `energy` is placed."""
+    out: list[float] = []
+    left = energy
+    for cap in caps:
+        take = cap if cap < left else left
+        if take < 0.0:
+            take = 0.0
+        out.append(take)
+        left -= take
+    return out
+
+
+def fill_cheapest(prices: Sequence[float], caps: Sequence[float], energy: float) -> list[float]:
+    """Greedy by price, ties to the earlier slot: optimal for min p.x, sum x = E, 0 <= x <= cap."""
+    out = [0.0] * len(caps)
+    left = energy
+    for i in sorted(range(len(caps)), key=prices.__getitem__):  # stable: ties keep time order
+        if left <= 0.0:
+            break
+        take = caps[i] if caps[i] < left else left
+        out[i] = take
+        left -= take
+    return out
+
+
+def reached(delivered: float, energy: float) -> bool:
+    return delivered >= energy * (1.0 - ENERGY_RTOL) - 1e-12
+
+
+def build_plan(
+    created: datetime,
+    pieces: Sequence[Piece],
+    energies: Sequence[float],
+    cost_if_immediate: float,
+    target_reached: bool,
+    reason: str | None,
+) -> Plan:
+    slots: list[PlannedSlot] = []
+    total = 0.0
+    cost = 0.0
+    duration = _ZERO
+    for piece, energy in zip(pieces, energies, strict=True):
+        if energy >= MIN_ENERGY_KWH:  # float dust from the arithmetic is not a slot
+            slots.append(
+                PlannedSlot(piece.start, piece.end, energy / piece.hours, energy, piece.price)
+            )
+            total += energy
+            cost += energy * piece.price
+            duration += piece.end - piece.start
+    return Plan(
+        created=created,
+        slots=tuple(slots),
+        energy_kwh=total,
+        estimated_cost=cost,
+        cost_if_immediate=cost_if_immediate,
+        target_reached=target_reached,
+        reason=reason,
+        start_time=slots[0].start if slots else None,
+        end_time=slots[-1].end if slots else None,
+        total_charge_time=duration,
+    )
+
+
+def empty_plan(now: datetime, target_reached: bool, reason: str | None) -> Plan:
+    return Plan(now, (), 0.0, 0.0, 0.0, target_reached, reason, None, None, _ZERO)
+
+
+def known_until(pieces: Sequence[Piece]) -> str:
+    return fmt_time(pieces[-1].end) if pieces else "nothing from now"
+
+
+def plan_device(request: ChargeRequest, prices: Sequence[PriceSlot], now: datetime) -> Plan:
+    """Plan one device alone (no shared site limit). See docs/planner.md for the rules."""
+    energy = request.energy_kwh if request.energy_kwh >= MIN_ENERGY_KWH else 0.0
+    power = request.max_power_kw if request.max_power_kw > 0.0 else 0.0
+    if request.mode is ChargeMode.OFF:
+        return empty_plan(now, reached(0.0, energy), "Charging mode is Off: nothing planned.")
+    deadline = request.deadline
+    smart = request.mode is ChargeMode.SMART and request.smart_active
+    cut = [deadline] if smart and deadline is not None and deadline > now else []
+    later = split_pieces(sorted_prices(prices), now, cut)
+    immediate = fill_in_order([power * p.hours for p in later], energy)
+    cost_now = sum(x * p.price for x, p in zip(immediate, later, strict=True))
+    if energy <= 0.0:
+        return empty_plan(now, True, None)
+
+    reason: str | None = None
+    if smart:
+        if deadline is None:
+            reason = "No deadline (FullyChargedBy) given: charging at once."
+        elif deadline <= now:
+            reason = f"Deadline {fmt_time(deadline)} is not in the future: charging at once."
+        else:
+            window = [p for p in later if p.end <= deadline]
+            caps = [power * p.hours for p in window]
+            capacity = sum(caps)
+            span = (deadline - now).total_seconds() / 3600.0
+            covered = sum(p.hours for p in window) >= span * (1.0 - 1e-12)
+            reachable = capacity if covered else power * span
+            if energy <= reachable * (1.0 + ENERGY_RTOL) + 1e-12:
+                energies = fill_cheapest([p.price for p in window], caps, energy)
+                if covered:
+                    return build_plan(now, window, energies, cost_now, True, None)
+                delivered = sum(energies)
+                ok = reached(delivered, energy)
+                note = (
+                    f"Prices are not known for the whole time until {fmt_time(deadline)} "
+                    f"(known until {known_until(window)}): planned over the known prices"
+                )
+                if ok:
+                    note += "."
+                else:
+                    note += (
+                        f"; {delivered:.2f} of {energy:.2f} kWh planned, "
+                        f"{energy - delivered:.2f} kWh to plan when later prices are published."
+                    )
+                return build_plan(now, window, energies, cost_now, ok, note)
+            reason = (
+                f"Deadline {fmt_time(deadline)} unreachable: at {power:g} kW at most "
+                f"{reachable:.2f} of the {energy:.2f} kWh needed can be delivered by then "
+                f"({energy - reachable:.2f} kWh missing); charging at full power from now."
+            )
+            delivered = sum(immediate)
+            if not reached(delivered, energy):
+                reason += f" Prices known until {known_until(later)}: {delivered:.2f} kWh planned."
+            return build_plan(now, later, immediate, cost_now, False, reason)
+
+    delivered = sum(immediate)
+    ok = reached(delivered, energy)
+    if not ok:
+        note = (
+            f"Prices known only until {known_until(later)}: {delivered:.2f} of "
+            f"{energy:.2f} kWh planned; the rest is not planned yet."
+        )
+        reason = note if reason is None else f"{reason} {note}"
+    return build_plan(now, later, immediate, cost_now, ok, reason)
