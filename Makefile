@@ -22,6 +22,7 @@ install: $(VENV)/.synced
 
 run: install
 	$(BIN)/evcharge db upgrade
+	$(BIN)/evcharge prices sample --if-empty
 	$(BIN)/evcharge serve
 
 test: install

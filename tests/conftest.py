@@ -9,7 +9,8 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
 
 import asyncpg
 import httpx
@@ -91,6 +92,19 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
         yield http
     await empty_tables(app)
+
+
+NOW = datetime(2026, 3, 2, 17, 30, tzinfo=UTC)
+"""The injected "now" of tests that plan (a Monday evening, UTC)."""
+
+
+@pytest.fixture
+def clock(app: FastAPI) -> Iterator[datetime]:
+    """Freeze the app's clock at NOW for the test."""
+    original = app.state.clock
+    app.state.clock = lambda: NOW
+    yield NOW
+    app.state.clock = original
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -58,3 +59,21 @@ async def register_device(
         device_path(customer, contract, gateway, device),
         {"Name": f"Device {device}", "MaxPowerKw": max_power_kw, **device_fields},
     )
+
+
+def hourly_prices(start: datetime, prices: list[float], *, minutes: int = 60) -> list[dict[str, Any]]:
+    """Consecutive slots from `start`, one per price."""
+    step = timedelta(minutes=minutes)
+    return [
+        {"Start": (start + i * step).isoformat(), "End": (start + (i + 1) * step).isoformat(), "Price": price}
+        for i, price in enumerate(prices)
+    ]
+
+
+async def put_prices(
+    client: httpx.AsyncClient, area: str, slots: list[dict[str, Any]], currency: str = "EUR"
+) -> dict[str, Any]:
+    response = await client.put(f"/api/prices/{area}", json={"Currency": currency, "Slots": slots})
+    assert response.status_code == 200, response.text
+    data: dict[str, Any] = response.json()
+    return data

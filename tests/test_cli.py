@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+
+from evcharge.app import create_app
+from evcharge.config import Settings
+from tests.factories import device_path, register_device
 
 EVCHARGE = [sys.executable, "-m", "evcharge"]
 
@@ -99,3 +106,64 @@ def test_served_requests_are_logged_as_one_json_line_each(tmp_path: Path) -> Non
     assert line["path"] == "/api/Customers"
     assert line["status"] == 200
     assert isinstance(line["duration_ms"], float)
+
+
+def test_prices_import_then_plan_all_reports_plans_and_saving(tmp_path: Path) -> None:
+    env = environment(tmp_path)
+    assert run("db", "upgrade", env=env).returncode == 0
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
+    rows = ["start_utc,end_utc,price_eur_per_kwh"]
+    for hour in range(48):
+        price = 0.05 if (start + timedelta(hours=hour)).hour in (2, 3, 4, 5) else 0.30
+        slot = start + timedelta(hours=hour)
+        rows.append(f"{slot.isoformat()},{(slot + timedelta(hours=1)).isoformat()},{price}")
+    prices = tmp_path / "prices.csv"
+    prices.write_text("\n".join(rows) + "\n")
+
+    imported = run("prices", "import", str(prices), "--area", "be", env=env)
+    assert imported.returncode == 0, imported.stderr
+    assert "BE: 48 slots stored" in imported.stdout
+
+    asyncio.run(_register_smart_devices(env["EVCHARGE_DATABASE_URL"], count=3, deadline=start + timedelta(hours=40)))
+    planned = run("plan", "--all", env=env)
+    assert planned.returncode == 0, planned.stderr
+    match = re.search(r"(\d+) plans in [\d.]+ s; saving against charging at once: ([\d,.]+) EUR", planned.stdout)
+    assert match is not None, planned.stdout
+    assert int(match.group(1)) == 3
+    assert float(match.group(2).replace(",", "")) > 0
+
+
+def test_prices_sample_loads_once_into_an_empty_database(tmp_path: Path) -> None:
+    env = environment(tmp_path)
+    assert run("db", "upgrade", env=env).returncode == 0
+    first = run("prices", "sample", "--if-empty", env=env)
+    assert first.returncode == 0, first.stderr
+    assert "sample prices BE: 672 slots stored" in first.stdout
+    second = run("prices", "sample", "--if-empty", env=env)
+    assert "already stored" in second.stdout
+
+
+def test_bad_price_file_is_one_line_naming_the_slot(tmp_path: Path) -> None:
+    env = environment(tmp_path)
+    assert run("db", "upgrade", env=env).returncode == 0
+    bad = tmp_path / "gap.csv"
+    bad.write_text(
+        "start,end,price\n"
+        "2026-03-02T00:00:00Z,2026-03-02T01:00:00Z,0.1\n"
+        "2026-03-02T02:00:00Z,2026-03-02T03:00:00Z,0.2\n"
+    )
+    result = run("prices", "import", str(bad), "--area", "BE", env=env)
+    assert result.returncode == 1
+    assert "Slots[1]" in result.stderr
+    assert "gap" in result.stderr
+
+
+async def _register_smart_devices(database_url: str, *, count: int, deadline: datetime) -> None:
+    app = create_app(Settings(database_url=database_url, log_level="error"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://cli") as client:
+        for device in range(1, count + 1):
+            await register_device(client, device=device, price_area="BE", gateway_max_power_kw=22)
+            body = {"ChargingMode": 1, "SmartModeIsActive": True, "NetBatterySize": 40, "BatteryLevel": 30,
+                    "FullyChargedBy": deadline.isoformat()}  # fmt: skip
+            assert (await client.post(device_path(device=device), json=body)).status_code == 201
+    await app.state.engine.dispose()

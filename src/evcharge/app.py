@@ -15,6 +15,9 @@ from evcharge.compat.routing import CaseInsensitivePaths, literal_segments
 from evcharge.compat.webapi import finish_openapi
 from evcharge.config import Settings, get_settings
 from evcharge.db import create_engine, session_factory
+from evcharge.plans.context import system_clock
+from evcharge.plans.router import router as plans_router
+from evcharge.prices.router import router as prices_router
 from evcharge.registry.router import router as registry_router
 
 DESCRIPTION = """
@@ -42,8 +45,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
+    app.state.clock = system_clock
 
-    routers = [health.router, registry_router, charging_info_router]
+    routers = [health.router, registry_router, charging_info_router, plans_router, prices_router]
     for router in routers:
         app.include_router(router)
     errors.install(app)

@@ -4,15 +4,28 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Annotated
+import time
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from evcharge.config import ConfigError, Settings, load_settings
 
+if TYPE_CHECKING:
+    from evcharge.plans.context import PlanContext
+    from evcharge.prices.schemas import PriceSeriesPut
+
 app = typer.Typer(help="evcharge: EV-charging backend.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+prices_app = typer.Typer(help="Spot prices per price area.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.add_typer(prices_app, name="prices")
+T = TypeVar("T")
+Factory = async_sessionmaker[AsyncSession]
 
 
 def _settings() -> Settings:
@@ -113,6 +126,155 @@ def db_current() -> None:
         "up to date" if current == head else f"behind (newest is {head}; run `evcharge db upgrade`)"
     )
     typer.echo(f"{current or 'empty'} — {state}")
+
+
+def _with_database(settings: Settings, work: Callable[[Factory], Awaitable[T]]) -> T:
+    """Run `work` against the configured database (whose schema must be current)."""
+    from evcharge.db import create_engine, session_factory
+    from evcharge.errors import DomainError
+    from evcharge.migrations import SchemaBehind, require_current
+
+    async def main() -> T:
+        engine = create_engine(settings)
+        try:
+            await require_current(engine)
+            return await work(session_factory(engine))
+        finally:
+            await engine.dispose()
+
+    try:
+        return asyncio.run(main())
+    except SchemaBehind as exc:
+        raise _fail(str(exc)) from None
+    except DomainError as exc:
+        details = "; ".join(
+            f"{field}: {' '.join(problems)}" for field, problems in exc.errors.items()
+        )
+        raise _fail(f"{exc.message} {details}".strip()) from None
+
+
+def _planning(settings: Settings) -> PlanContext:
+    from evcharge.plans.context import PlanContext, system_clock
+
+    return PlanContext(now=system_clock(), efficiency=settings.charging_efficiency)
+
+
+async def _store_prices(
+    factory: Factory, area: str, body: PriceSeriesPut, settings: Settings
+) -> str:
+    from evcharge.db import unit_of_work
+    from evcharge.plans import service as plans
+    from evcharge.prices import service as prices
+
+    async with unit_of_work(factory) as session:
+        start, end = await prices.replace(session, area, body)
+        updated = await plans.replan_area(session, area, _planning(settings))
+    span = f"{start:%Y-%m-%d %H:%M} – {end:%Y-%m-%d %H:%M} UTC"
+    return f"{area}: {len(body.slots)} slots stored ({span}); {updated} plans updated"
+
+
+@prices_app.command("import")
+def prices_import(
+    file: Annotated[
+        Path,
+        typer.Argument(
+            exists=True, dir_okay=False, help="CSV (start,end,price) or JSON (PUT body)."
+        ),
+    ],
+    area: Annotated[str, typer.Option(help="Price area, e.g. NO1, DE-LU, BE.")],
+    currency: Annotated[
+        str | None, typer.Option(help="Currency (CSV default EUR; overrides JSON's).")
+    ] = None,
+) -> None:
+    """Replace the area's prices over the file's range, then replan the area's gateways."""
+    from evcharge.prices.files import PriceFileError, read_price_file
+
+    settings = _settings()
+    try:
+        body = read_price_file(file, currency)
+    except PriceFileError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        _with_database(
+            settings, lambda factory: _store_prices(factory, area.upper(), body, settings)
+        )
+    )
+
+
+@prices_app.command("sample")
+def prices_sample(
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Only when no prices are stored.")
+    ] = False,
+) -> None:
+    """Load the bundled 4 weeks of real Belgian day-ahead prices (area BE), shifted to now."""
+    from evcharge.db import unit_of_work
+    from evcharge.planning import sample_prices
+    from evcharge.planning.samples import SAMPLE_PRICE_AREA
+    from evcharge.prices import service as prices
+    from evcharge.prices.schemas import PriceSeriesPut, PriceSlotIn
+
+    settings = _settings()
+
+    async def load(factory: Factory) -> str:
+        if if_empty:
+            async with unit_of_work(factory) as session:
+                if not await prices.is_empty(session):
+                    return "prices already stored; sample not loaded"
+        slots = sample_prices(shift_to=_planning(settings).now)
+        body = PriceSeriesPut(
+            currency="EUR",
+            slots=[
+                PriceSlotIn(start=s.start, end=s.end, price=Decimal(str(s.price))) for s in slots
+            ],
+        )
+        return "sample prices " + await _store_prices(factory, SAMPLE_PRICE_AREA, body, settings)
+
+    typer.echo(_with_database(settings, load))
+
+
+@app.command("plan")
+def plan(
+    all_devices: Annotated[
+        bool, typer.Option("--all", help="Replan every device with charging information.")
+    ] = False,
+) -> None:
+    """Replan in batch, with progress; report the saving against charging at once."""
+    from rich.progress import Progress
+
+    from evcharge.db import unit_of_work
+    from evcharge.plans import service as plans
+
+    if not all_devices:
+        raise _fail("say what to plan: --all", code=2)
+    settings = _settings()
+    context = _planning(settings)
+
+    async def run(factory: Factory) -> tuple[int, dict[str, float], float]:
+        started = time.perf_counter()
+        async with unit_of_work(factory) as session:
+            gateway_ids = await plans.all_gateway_ids(session)
+        count, savings = 0, dict[str, float]()
+        with Progress(transient=True) as progress:
+            task = progress.add_task("planning gateways", total=len(gateway_ids))
+            for first in range(0, len(gateway_ids), plans.CHUNK):
+                chunk = gateway_ids[first : first + plans.CHUNK]
+                async with unit_of_work(factory) as session:
+                    rows = await plans.replan_gateways(session, chunk, context)
+                count += len(rows)
+                for row in rows:
+                    currency = row["currency"] or "?"
+                    saving = float(row["cost_if_immediate"]) - float(row["estimated_cost"])
+                    savings[currency] = savings.get(currency, 0.0) + saving
+                progress.advance(task, len(chunk))
+        return count, savings, time.perf_counter() - started
+
+    count, savings, seconds = _with_database(settings, run)
+    saved = (
+        ", ".join(f"{amount:,.2f} {currency}" for currency, amount in sorted(savings.items()))
+        or "nothing"
+    )
+    typer.echo(f"{count} plans in {seconds:.2f} s; saving against charging at once: {saved}")
 
 
 def main() -> None:

@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     db_pool_size: int = Field(default=10, ge=1, le=200)
     max_page_size: int = Field(default=100, ge=1, le=10_000)
     default_page_size: int = Field(default=50, ge=1, le=10_000)
+    charging_efficiency: float = Field(default=0.9, gt=0, le=1)
 
     @field_validator("database_url")
     @classmethod

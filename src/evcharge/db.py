@@ -156,11 +156,10 @@ def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
 
 
-async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """The unit of work of one request: commit when the handler returns, roll back
-    when it raises. Runs before the response is sent (scope="function"), so an
-    acknowledged write is committed."""
-    factory: async_sessionmaker[AsyncSession] = request.app.state.sessions
+@contextlib.asynccontextmanager
+async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    """Commit when the block ends, roll back when it raises; an unreachable database
+    becomes `Unavailable` (503). Requests, batch jobs and the CLI all write through it."""
     async with factory() as session:
         try:
             yield session
@@ -170,6 +169,13 @@ async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
             if database_unreachable(exc):
                 raise database_unavailable() from exc
             raise
+
+
+async def _request_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The unit of work of one request. Runs before the response is sent
+    (scope="function"), so an acknowledged write is committed."""
+    async with unit_of_work(request.app.state.sessions) as session:
+        yield session
 
 
 async def _rollback_quietly(session: AsyncSession) -> None:

@@ -2,6 +2,18 @@
 
 from evcharge.charging_info.models import ChargingInformation
 from evcharge.db import metadata
+from evcharge.plans.models import ChargePlan
+from evcharge.prices.models import PriceArea, PriceSlotRow
 from evcharge.registry.models import ChargingDevice, Contract, Customer, Gateway
 
-__all__ = ["ChargingDevice", "ChargingInformation", "Contract", "Customer", "Gateway", "metadata"]
+__all__ = [
+    "ChargePlan",
+    "ChargingDevice",
+    "ChargingInformation",
+    "Contract",
+    "Customer",
+    "Gateway",
+    "PriceArea",
+    "PriceSlotRow",
+    "metadata",
+]

@@ -15,6 +15,7 @@ from evcharge.compat.paging import Pages
 from evcharge.compat.params import ContractNo, CustomerNo, DeviceNo, GatewayNo
 from evcharge.compat.webapi import body_doc, errors_doc, read_body, reply
 from evcharge.db import Session
+from evcharge.plans.context import Planning
 from evcharge.registry.repository import Path
 from evcharge.registry.schemas import Page
 
@@ -38,6 +39,7 @@ HISTORY = DEVICE + "/charginginformation"
 async def create_charging_information(
     request: Request,
     session: Session,
+    planning: Planning,
     customer_id: CustomerNo,
     contract_no: ContractNo,
     gateway_no: GatewayNo,
@@ -45,9 +47,8 @@ async def create_charging_information(
 ) -> Response:
     """The seed endpoint. On success, returns the new entity (201, Location of the version)."""
     body = await read_body(request, EvChargingInformationReq)
-    info = await service.create(
-        session, Path(customer_id, contract_no, gateway_no, device_no), body
-    )
+    path = Path(customer_id, contract_no, gateway_no, device_no)
+    info = await service.create(session, path, body, planning)
     return reply(
         info, 201, {"Location": f"{request.url.path.rstrip('/')}/charginginformation/{info.id}"}
     )
@@ -90,11 +91,12 @@ async def get_charging_information(
 @router.delete(HISTORY, status_code=204, responses=errors_doc(400, 404, 503))
 async def clear_charging_information(
     session: Session,
+    planning: Planning,
     customer_id: CustomerNo,
     contract_no: ContractNo,
     gateway_no: GatewayNo,
     device_no: DeviceNo,
 ) -> Response:
     """Delete every version: the explicit step before the device itself can be deleted."""
-    await service.clear(session, Path(customer_id, contract_no, gateway_no, device_no))
+    await service.clear(session, Path(customer_id, contract_no, gateway_no, device_no), planning)
     return Response(status_code=204)

@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evcharge.charging_info.models import ChargingInformation
 from evcharge.charging_info.schemas import EvChargingInfo, EvChargingInformationReq
 from evcharge.errors import Invalid, NotFound
+from evcharge.plans import service as plans
+from evcharge.plans.context import PlanContext
 from evcharge.registry.repository import Chain, Path, page_of, resolve
 
 
@@ -61,9 +63,10 @@ def _check_plausible(body: EvChargingInformationReq) -> None:
 
 
 async def create(
-    session: AsyncSession, path: Path, body: EvChargingInformationReq
+    session: AsyncSession, path: Path, body: EvChargingInformationReq, planning: PlanContext
 ) -> EvChargingInfo:
-    """Store a new version of the device's charging information; it becomes current."""
+    """Store a new version of the device's charging information; it becomes current and
+    the device's gateway is replanned."""
     chain = await resolve(session, path, depth=4, lock=True)
     assert chain.device is not None
     customer_ref = _check_ids(body, chain, path)
@@ -90,6 +93,8 @@ async def create(
     )
     session.add(row)
     await session.flush()
+    assert chain.gateway is not None
+    await plans.replan_gateways(session, [chain.gateway.id], planning)
     return to_wire(row, path)
 
 
@@ -155,11 +160,14 @@ async def one(session: AsyncSession, path: Path, info_id: uuid.UUID) -> EvChargi
     return to_wire(row, path)
 
 
-async def clear(session: AsyncSession, path: Path) -> int:
-    """Delete every version (an explicit request, never a cascade); returns how many."""
+async def clear(session: AsyncSession, path: Path, planning: PlanContext) -> int:
+    """Delete every version (an explicit request, never a cascade) and so the device's
+    plan; returns how many versions went."""
     chain = await resolve(session, path, depth=4, lock=True)
     assert chain.device is not None
     result = await session.execute(
         delete(ChargingInformation).where(ChargingInformation.device_id == chain.device.id)
     )
+    assert chain.gateway is not None
+    await plans.replan_gateways(session, [chain.gateway.id], planning)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

@@ -53,3 +53,16 @@ def format_datetime(value: datetime) -> str:
     if value.microsecond:
         text += "." + f"{value.microsecond:06d}".rstrip("0")
     return text + "Z"
+
+
+def format_timespan(seconds: float) -> str:
+    """A duration as Json.NET writes a TimeSpan ("c" format): [d.]hh:mm:ss[.fffffff]."""
+    ticks = round(seconds * 10_000_000)
+    days, rest = divmod(ticks, 86_400 * 10_000_000)
+    hours, rest = divmod(rest, 3600 * 10_000_000)
+    minutes, rest = divmod(rest, 60 * 10_000_000)
+    whole, fraction = divmod(rest, 10_000_000)
+    text = f"{hours:02d}:{minutes:02d}:{whole:02d}"
+    if fraction:
+        text += f".{fraction:07d}"
+    return f"{days}.{text}" if days else text

@@ -13,6 +13,7 @@ from evcharge.compat.paging import Pages
 from evcharge.compat.params import ContractNo, CustomerNo, DeviceNo, GatewayNo
 from evcharge.compat.webapi import body_doc, errors_doc, read_body, reply
 from evcharge.db import Session
+from evcharge.plans.context import Planning
 from evcharge.registry import schemas, service
 from evcharge.registry.models import ChargingDevice, Contract, Customer, Gateway
 from evcharge.registry.repository import Chain, Path, page_of, resolve
@@ -212,14 +213,14 @@ async def list_gateways(
 async def put_gateway(
     request: Request,
     session: Session,
+    planning: Planning,
     customer_id: CustomerNo,
     contract_no: ContractNo,
     gateway_no: GatewayNo,
 ) -> Response:
     body = await read_body(request, schemas.GatewayPut)
-    chain, created = await service.put_gateway(
-        session, Path(customer_id, contract_no, gateway_no), body
-    )
+    path = Path(customer_id, contract_no, gateway_no)
+    chain, created = await service.put_gateway(session, path, body, planning)
     return _put_reply(request, gateway_wire(chain), created)
 
 
@@ -280,6 +281,7 @@ async def list_devices(
 async def put_device(
     request: Request,
     session: Session,
+    planning: Planning,
     customer_id: CustomerNo,
     contract_no: ContractNo,
     gateway_no: GatewayNo,
@@ -287,7 +289,7 @@ async def put_device(
 ) -> Response:
     body = await read_body(request, schemas.DevicePut)
     path = Path(customer_id, contract_no, gateway_no, device_no)
-    chain, created = await service.put_device(session, path, body)
+    chain, created = await service.put_device(session, path, body, planning)
     assert chain.device is not None
     info = await charging_info.current(session, chain.device.id, path)
     return _put_reply(request, device_wire(chain, info), created)

@@ -11,6 +11,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evcharge.charging_info.models import ChargingInformation
 from evcharge.errors import Conflict, Invalid
+from evcharge.plans import service as plans
+from evcharge.plans.context import PlanContext
 from evcharge.registry import schemas
 from evcharge.registry.models import ChargingDevice, Contract, Customer, Gateway
 from evcharge.registry.repository import Chain, Path, count_children, resolve
@@ -74,8 +76,9 @@ async def put_contract(
 
 
 async def put_gateway(
-    session: AsyncSession, path: Path, body: schemas.GatewayPut
+    session: AsyncSession, path: Path, body: schemas.GatewayPut, planning: PlanContext
 ) -> tuple[Chain, bool]:
+    """Create or replace; its devices are replanned (the limit or price area may have changed)."""
     chain = await resolve(session, path, depth=2)
     assert chain.contract is not None
     gateway = await session.scalar(
@@ -92,12 +95,15 @@ async def put_gateway(
         for key, value in fields.items():
             setattr(gateway, key, value)
         await session.flush()
+    if not created:
+        await plans.replan_gateways(session, [gateway.id], planning)
     return Chain(chain.customer, chain.contract, gateway), created
 
 
 async def put_device(
-    session: AsyncSession, path: Path, body: schemas.DevicePut
+    session: AsyncSession, path: Path, body: schemas.DevicePut, planning: PlanContext
 ) -> tuple[Chain, bool]:
+    """Create or replace; a replaced device's gateway is replanned (its power may have changed)."""
     chain = await resolve(session, path, depth=3)
     assert chain.gateway is not None
     device = await session.scalar(
@@ -135,6 +141,8 @@ async def put_device(
         for key, value in fields.items():
             setattr(device, key, value)
         await session.flush()
+    if not created:
+        await plans.replan_gateways(session, [chain.gateway.id], planning)
     return Chain(chain.customer, chain.contract, chain.gateway, device), created
 
 

@@ -1,0 +1,1 @@
+"""Charge plans: computed per gateway from charging information, limits and prices; stored."""

@@ -1,0 +1,27 @@
+"""Plan wire model: the original's fields, then what evcharge adds."""
+
+from __future__ import annotations
+
+from evcharge.compat.binding import AspNetModel, DotNetDateTime, WireDecimal
+
+
+class EvChargePlanSlot(AspNetModel):
+    start: DotNetDateTime
+    end: DotNetDateTime
+    power_kw: WireDecimal
+    energy_kwh: WireDecimal
+    price: WireDecimal
+
+
+class EvChargePlan(AspNetModel):
+    start_time: DotNetDateTime | None
+    end_time: DotNetDateTime | None
+    created: DotNetDateTime
+    total_charge_time: str
+    slots: list[EvChargePlanSlot]
+    energy_kwh: WireDecimal
+    estimated_cost: WireDecimal
+    cost_if_immediate: WireDecimal
+    target_reached: bool
+    reason: str | None
+    currency: str | None

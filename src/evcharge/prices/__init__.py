@@ -1,0 +1,1 @@
+"""Spot prices per price area: upload, read, import; the planner's input."""
