@@ -53,6 +53,8 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 
 _TINY = 1e-12
+#: The solver works on all subsets of the Smart devices of a gateway (2^m of them).
+MAX_SMART_DEVICES = 12
 _GROUP = 512
 
 
@@ -127,15 +129,14 @@ def _solve_group(
 
     # Stage A: lexicographic maximum of y in priority order (polymatroid greedy).
     rho = cb[-1].T.copy()  # (G, 2^m)
-    esub = energy @ sub.T
+    # Truncation by the box y <= E: rho'(A) = min_{B subset A} rho(B) + E(A minus B),
+    # by the recurrence rho'(A) = min(rho(A), min_{k in A} rho'(A minus k) + E_k).
     rho_box = rho.copy()
     for a in range(1, full + 1):
-        b = (a - 1) & a
-        while True:  # proper subsets b of a
-            np.minimum(rho_box[:, a], rho[:, b] + esub[:, a] - esub[:, b], out=rho_box[:, a])
-            if b == 0:
-                break
-            b = (b - 1) & a
+        for k in range(m):
+            if (a >> k) & 1:
+                np.minimum(rho_box[:, a], rho_box[:, a ^ (1 << k)] + energy[:, k],
+                           out=rho_box[:, a])  # fmt: skip
     prefix = np.cumsum(np.left_shift(1, priority), axis=1)
     ranks = np.take_along_axis(rho_box, prefix, axis=1)
     gains = np.diff(ranks, axis=1, prepend=0.0)
@@ -292,6 +293,8 @@ def plan_site(
             normal.append((i, None))
     if not normal and not smart:
         return plans
+    if len(smart) > MAX_SMART_DEVICES:
+        raise ValueError(f"at most {MAX_SMART_DEVICES} Smart devices per gateway")
 
     pieces = split_pieces(ordered, now, [d for i in smart if (d := requests[i].deadline)])
     hours = [p.hours for p in pieces]
