@@ -58,6 +58,13 @@ MAX_SMART_DEVICES = 12
 _GROUP = 512
 
 
+def _cumsum_rows(a: FloatArray) -> None:
+    """In-place cumulative sum over the first axis (much faster than np.cumsum(axis=0),
+    which does not vectorise over the trailing axes)."""
+    for t in range(1, a.shape[0]):
+        np.add(a[t - 1], a[t], out=a[t])
+
+
 def _subset_matrix(m: int) -> FloatArray:
     codes = np.arange(1 << m)[:, None]
     return ((codes >> np.arange(m)[None, :]) & 1).astype(np.float64)
@@ -125,7 +132,7 @@ def _solve_group(
         np.add(cb[:, a ^ (1 << low), :], e_s[:, low, :], out=cb[:, a, :])
     z_cap_s = np.minimum(cb[:, full, :], cap_s)
     np.minimum(cb, cap_s[:, None, :], out=cb)
-    np.cumsum(cb, axis=0, out=cb)
+    _cumsum_rows(cb)
 
     # Stage A: lexicographic maximum of y in priority order (polymatroid greedy).
     rho = cb[-1].T.copy()  # (G, 2^m)
@@ -186,9 +193,9 @@ def _split(z: FloatArray, e: FloatArray, y: FloatArray, sub: FloatArray) -> Floa
     zc_t = np.ascontiguousarray(zc.T)  # (width, G)
     ec_t = np.ascontiguousarray(ec.transpose(2, 1, 0))  # (width, m, G)
     # later_t[j, A, g]: what the pieces after j can give the devices of A at most
-    later_t = np.minimum(zc_t[:, None, :], np.matmul(sub, ec_t))
-    later_t = np.cumsum(later_t[::-1], axis=0)[::-1]
-    later_t = np.concatenate([later_t[1:], np.zeros((1, full + 1, g_count))], axis=0)
+    later_t = np.zeros((width, full + 1, g_count))
+    np.minimum(zc_t[1:, None, :], np.matmul(sub, ec_t[1:]), out=later_t[:-1])
+    _cumsum_rows(later_t[::-1])
     need_t = np.ascontiguousarray(need[rows].T)  # (m, G)
     xc_t = np.zeros_like(ec_t)
     cols = [np.array([a for a in range(1, full + 1) if not (a >> k) & 1]) for k in range(m)]
