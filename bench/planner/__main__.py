@@ -79,7 +79,13 @@ def rel_diff(ours: FloatArray, ref: FloatArray, scale: FloatArray) -> float:
 
 
 def report(
-    name: str, n: int, ours: list[float], highs: list[float], n_highs: int, diff: float
+    name: str,
+    n: int,
+    ours: list[float],
+    highs: list[float],
+    n_highs: int,
+    diff: float,
+    target_s: float,
 ) -> None:
     t_ours = statistics.median(ours)
     t_highs = statistics.median(highs) / n_highs * n
@@ -90,6 +96,13 @@ def report(
         f"measured on {n_highs:,} and scaled"
     )
     print(f"  speed-up {t_highs / t_ours:6.1f} x   max relative cost difference {diff:.2e}")
+    ok_time = "ok" if t_ours <= target_s else "MISSED"
+    ok_ratio = "ok" if t_highs / t_ours >= 20 else "MISSED"
+    ok_cost = "ok" if diff <= 1e-6 else "MISSED"
+    print(
+        f"  targets: <= {target_s:g} s {ok_time}; >= 20 x HiGHS {ok_ratio}; "
+        f"equal cost (1e-6) {ok_cost}"
+    )
 
 
 def bench_single(hourly: FloatArray, rng: np.random.Generator) -> None:
@@ -129,8 +142,9 @@ def bench_single(hourly: FloatArray, rng: np.random.Generator) -> None:
     scale = np.maximum(np.abs(ref), np.abs(prices[subset]).max(axis=1) * energy[subset] * 1e-3)
     diff = rel_diff(batch_cost[subset], ref, scale)
     report(
-        "single-device plans (plan_many, 192 slots)", N_SINGLE, ours, highs, N_SINGLE_HIGHS, diff
-    )
+        "single-device plans (plan_many, 192 slots)", N_SINGLE, ours, highs, N_SINGLE_HIGHS,
+        diff, 2.0,
+    )  # fmt: skip
 
 
 def bench_sites(hourly: FloatArray, rng: np.random.Generator) -> None:
@@ -193,6 +207,7 @@ def bench_sites(hourly: FloatArray, rng: np.random.Generator) -> None:
         highs,
         N_SITES_HIGHS,
         diff,
+        5.0,
     )
     print(
         f"  {short:,} of {N_SITES:,} gateways cannot meet every deadline (lexicographic case); "
