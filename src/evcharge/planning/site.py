@@ -275,6 +275,8 @@ def plan_site(
     is left (see the module docstring); a Smart device that cannot be served by its
     deadline gets the most possible before it and then charges as early as possible.
     """
+    if len({r.device for r in requests}) != len(requests):
+        raise ValueError("device keys must be unique within a gateway")
     ordered = sorted_prices(prices)
     plans: dict[str, Plan] = {}
     normal: list[tuple[int, str | None]] = []
