@@ -50,27 +50,32 @@ def solve_site_lexicographic(
     pw = np.asarray(power, dtype=np.float64)
     e = np.asarray(energy, dtype=np.float64)
     m, t_count = pw.shape[0], p.shape[0]
-    cols: list[tuple[int, int]] = [(k, t) for k in range(m) for t in range(int(window[k]))]
-    n = len(cols)
+    win = np.asarray(window, dtype=np.int64)
+    dev = np.repeat(np.arange(m, dtype=np.int32), win)
+    slot = np.concatenate([np.arange(w, dtype=np.int32) for w in win]) if m else dev
+    n = int(dev.size)
     if n == 0:
         return LpResult(np.zeros(m), 0.0, np.zeros((m, t_count)))
-    dev = np.array([k for k, _ in cols], dtype=np.int32)
-    slot = np.array([t for _, t in cols], dtype=np.int32)
     h = _new()
-    h.addVars(n, np.zeros(n), pw[dev] * hrs[slot] if n else np.zeros(0))
-    # device rows
-    dev_rows: list[int] = []
-    for k in range(m):
-        idx = np.flatnonzero(dev == k).astype(np.int32)
-        lower = e[k] if assume_feasible else 0.0
-        h.addRow(lower, e[k], idx.size, idx, np.ones(idx.size))
-        dev_rows.append(k)
-    for t in range(t_count):
-        if not np.isfinite(cap[t]):
-            continue
-        idx = np.flatnonzero(slot == t).astype(np.int32)
-        if idx.size:
-            h.addRow(0.0, cap[t], idx.size, idx, np.ones(idx.size))
+    h.addVars(n, np.zeros(n), pw[dev] * hrs[slot])
+    # device rows (columns are grouped by device): 0 <= sum_t x[k, t] <= energy[k]
+    starts = np.concatenate([[0], np.cumsum(win)[:-1]]).astype(np.int32)
+    lower = e.copy() if assume_feasible else np.zeros(m)
+    h.addRows(m, lower, e, n, starts, np.arange(n, dtype=np.int32), np.ones(n))
+    dev_rows = list(range(m))
+    # site rows: sum_k x[k, t] <= site_cap[t]
+    finite = np.isfinite(cap)
+    if finite.any():
+        keep = finite[slot]
+        order = np.argsort(slot, kind="stable")
+        order = order[keep[order]].astype(np.int32)
+        rows = np.flatnonzero(finite)
+        counts = np.bincount(slot[order], minlength=t_count)[rows]
+        row_starts = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int32)
+        h.addRows(
+            rows.size, np.zeros(rows.size), cap[rows], order.size, row_starts, order,
+            np.ones(order.size),
+        )  # fmt: skip
     all_idx = np.arange(n, dtype=np.int32)
     if not assume_feasible:
         for k in priority:
@@ -81,7 +86,7 @@ def solve_site_lexicographic(
             best = -h.getInfo().objective_function_value
             floor = max(0.0, best - 1e-9 * max(1.0, best))
             h.changeRowBounds(dev_rows[int(k)], floor, float(e[int(k)]))
-    h.changeColsCost(n, all_idx, p[slot] if n else np.zeros(0))
+    h.changeColsCost(n, all_idx, p[slot])
     h.run()
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     values = np.asarray(h.getSolution().col_value, dtype=np.float64)

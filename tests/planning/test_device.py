@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from evcharge.planning import ChargeMode, ChargeRequest, plan_device
+from evcharge.planning import ChargeMode, ChargeRequest, PriceSlot, plan_device
 from tests.planning.highs_lp import solve_single
 from tests.planning.strategies import (
     BASE,
@@ -178,7 +178,7 @@ def test_nothing_to_charge_gives_an_empty_plan_that_reaches_the_target() -> None
     deadline_min=st.integers(1, 3000),
 )
 def test_smart_plan_is_optimal_within_limits_and_delivers_when_feasible(
-    prices: list, energy: float, power: float, now_min: int, deadline_min: int
+    prices: list[PriceSlot], energy: float, power: float, now_min: int, deadline_min: int
 ) -> None:
     now = BASE + timedelta(minutes=now_min)
     deadline = now + timedelta(minutes=deadline_min)

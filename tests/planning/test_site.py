@@ -50,13 +50,30 @@ def _check_limits(scenario: Scenario, plans: dict[str, Plan]) -> None:
             assert _power_at(plans, moment) <= scenario.limit * (1 + 1e-9) + 1e-9
 
 
-def _reference(scenario: Scenario) -> tuple[list[ChargeRequest], list[float], float, float]:
+def _is_smart(request: ChargeRequest, now: datetime) -> bool:
+    return (
+        request.mode is ChargeMode.SMART
+        and request.smart_active
+        and request.deadline is not None
+        and request.deadline > now
+        and request.energy_kwh >= 1e-9
+    )
+
+
+def _reference(
+    scenario: Scenario, plans: dict[str, Plan]
+) -> tuple[list[ChargeRequest], list[float], float, float]:
     """The lexicographic LP of the Smart devices, written independently: pieces split at
-    now, slot ends and deadlines; returns (requests, delivered by deadline, cost, scale)."""
-    smart = [r for r in scenario.requests if r.deadline is not None]
-    bounds = {scenario.now} | {r.deadline for r in smart if r.deadline is not None}
+    now, slot ends and Smart deadlines, site capacity minus what the Normal devices'
+    plans use; returns (Smart requests, delivered by deadline, cost, cost scale)."""
+    now = scenario.now
+    smart = [r for r in scenario.requests if _is_smart(r, now)]
+    normal = [
+        r for r in scenario.requests if not _is_smart(r, now) and r.mode is not ChargeMode.OFF
+    ]
+    bounds = {now} | {r.deadline for r in smart if r.deadline is not None}
     bounds |= {p.start for p in scenario.prices} | {p.end for p in scenario.prices}
-    cuts = sorted(b for b in bounds if b >= scenario.now)
+    cuts = sorted(b for b in bounds if b >= now)
     pieces: list[tuple[datetime, datetime, float]] = []
     for lo, hi in itertools.pairwise(cuts):
         price = [p.price for p in scenario.prices if p.start <= lo and hi <= p.end]
@@ -65,6 +82,11 @@ def _reference(scenario: Scenario) -> tuple[list[ChargeRequest], list[float], fl
     hours = np.array([(b - a).total_seconds() / 3600 for a, b, _ in pieces])
     price_arr = np.array([p for *_, p in pieces])
     limit = scenario.limit if scenario.limit is not None else np.inf
+    used = {(a, b): 0.0 for a, b, _ in pieces}
+    for r in normal:
+        for slot in plans[r.device].slots:
+            used[(slot.start, slot.end)] += slot.energy_kwh  # KeyError if not on the grid
+    cap = np.maximum(limit * hours - np.array([used[(a, b)] for a, b, _ in pieces]), 0.0)
     windows = [
         sum(1 for _, b, _ in pieces if r.deadline is not None and b <= r.deadline) for r in smart
     ]
@@ -72,14 +94,32 @@ def _reference(scenario: Scenario) -> tuple[list[ChargeRequest], list[float], fl
     result = solve_site_lexicographic(
         price_arr,
         hours,
-        limit * hours,
+        cap,
         [max(r.max_power_kw, 0.0) for r in smart],
         windows,
-        [max(r.energy_kwh, 0.0) for r in smart],
+        [r.energy_kwh for r in smart],
         order,
     )
     scale = float(np.abs(result.x.sum(axis=0) * price_arr).sum()) if pieces else 0.0
     return smart, result.delivered.tolist(), result.cost, scale
+
+
+def _check_against_highs(scenario: Scenario, plans: dict[str, Plan]) -> None:
+    smart, delivered, cost, scale = _reference(scenario, plans)
+    ours = 0.0
+    for request, best in zip(smart, delivered, strict=True):
+        plan = plans[request.device]
+        got = plan_energy_by(plan, request.deadline)
+        assert got == pytest.approx(best, rel=1e-6, abs=1e-6)
+        ours += plan_cost_by(plan, request.deadline)
+        feasible = best >= request.energy_kwh * (1 - 1e-7) - 1e-7
+        if feasible:  # delivers the energy whenever that is feasible
+            assert got == pytest.approx(request.energy_kwh, rel=1e-7, abs=1e-7)
+        else:  # says which car falls short
+            assert not plan.target_reached
+            assert plan.reason is not None
+            assert "missing" in plan.reason or "to plan" in plan.reason
+    assert close(ours, cost, scale)
 
 
 @settings(max_examples=200, deadline=None)
@@ -95,21 +135,15 @@ def test_plan_never_exceeds_device_or_gateway_limit(scenario: Scenario) -> None:
 def test_gateway_plan_cost_equals_highs_lexicographic_optimum(scenario: Scenario) -> None:
     plans = plan_site(scenario.requests, scenario.prices, scenario.now, scenario.limit)
     _check_limits(scenario, plans)
-    smart, delivered, cost, scale = _reference(scenario)
-    ours = 0.0
-    for request, best in zip(smart, delivered, strict=True):
-        plan = plans[request.device]
-        got = plan_energy_by(plan, request.deadline)
-        assert got == pytest.approx(best, rel=1e-6, abs=1e-6)
-        ours += plan_cost_by(plan, request.deadline)
-        feasible = best >= request.energy_kwh * (1 - 1e-7) - 1e-7
-        if feasible:  # delivers the energy whenever that is feasible
-            assert got == pytest.approx(request.energy_kwh, rel=1e-7, abs=1e-7)
-        else:  # says which car falls short
-            assert not plan.target_reached
-            assert plan.reason is not None
-            assert "missing" in plan.reason or "to plan" in plan.reason
-    assert close(ours, cost, scale)
+    _check_against_highs(scenario, plans)
+
+
+@settings(max_examples=150, deadline=None)
+@given(scenario=scenarios(limited=True))
+def test_smart_devices_are_optimal_in_what_normal_devices_leave(scenario: Scenario) -> None:
+    plans = plan_site(scenario.requests, scenario.prices, scenario.now, scenario.limit)
+    _check_limits(scenario, plans)
+    _check_against_highs(scenario, plans)
 
 
 @settings(max_examples=150, deadline=None)
@@ -223,3 +257,9 @@ def test_prices_must_be_sorted_or_are_sorted() -> None:
     shuffled: list[PriceSlot] = [prices[1], prices[0]]
     request = ChargeRequest("a", ChargeMode.SMART, 5.0, 11.0, BASE + 2 * H)
     assert plan_site([request], shuffled, BASE, None)["a"].slots[0].start == BASE + H
+
+
+def test_duplicate_device_keys_are_rejected() -> None:
+    car = ChargeRequest("a", ChargeMode.NORMAL, 5.0)
+    with pytest.raises(ValueError, match="unique"):
+        plan_site([car, car], hourly([0.1]), BASE, None)

@@ -53,7 +53,16 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 
 _TINY = 1e-12
+#: The solver works on all subsets of the Smart devices of a gateway (2^m of them).
+MAX_SMART_DEVICES = 12
 _GROUP = 512
+
+
+def _cumsum_rows(a: FloatArray) -> None:
+    """In-place cumulative sum over the first axis (much faster than np.cumsum(axis=0),
+    which does not vectorise over the trailing axes)."""
+    for t in range(1, a.shape[0]):
+        np.add(a[t - 1], a[t], out=a[t])
 
 
 def _subset_matrix(m: int) -> FloatArray:
@@ -81,48 +90,60 @@ def solve_site_lp(
     m = power.shape[1]
     if priority is None:
         priority = np.argsort(window, axis=1, kind="stable")
-    x = np.zeros((g_count, m, t_count))
+    active = np.arange(t_count)[None, None, :] < window[:, :, None]
+    e = np.where(active, np.maximum(power, 0.0)[:, :, None] * hours[:, None, :], 0.0)
+    z = np.zeros((g_count, t_count))
     y = np.zeros((g_count, m))
     for lo in range(0, g_count, _GROUP):
         rows = slice(lo, min(lo + _GROUP, g_count))
-        x[rows], y[rows] = _solve_group(
-            price[rows], hours[rows], site_cap[rows], power[rows], window[rows],
-            energy[rows], priority[rows],
-        )  # fmt: skip
-    return x, y
+        _solve_group(price[rows], site_cap[rows], e[rows], energy[rows], priority[rows],
+                     z[rows], y[rows])  # fmt: skip
+    # The split runs once for all gateways: its cost is mostly per step, not per gateway.
+    x = _split(z, e, y, _subset_matrix(m))
+    return x, x.sum(axis=2)
 
 
 def _solve_group(
     price: FloatArray,
-    hours: FloatArray,
     site_cap: FloatArray,
-    power: FloatArray,
-    window: IntArray,
+    e: FloatArray,
     energy: FloatArray,
     priority: IntArray,
-) -> tuple[FloatArray, FloatArray]:
-    g_count, t_count = price.shape
-    m = power.shape[1]
+    z_out: FloatArray,
+    y_out: FloatArray,
+) -> None:
+    """Stages A and B for a group of gateways: writes y (G, m) and z (G, T)."""
+    g_count, m, t_count = e.shape
     full = (1 << m) - 1
     sub = _subset_matrix(m)  # (2^m, m)
     energy = np.maximum(energy, 0.0)
-    active = np.arange(t_count)[None, None, :] < window[:, :, None]
-    e = np.where(active, np.maximum(power, 0.0)[:, :, None] * hours[:, None, :], 0.0)
     cap = np.maximum(site_cap, 0.0)
-    eb = np.matmul(sub, e)  # (G, 2^m, T): sum of device caps of each subset
-    cb = np.minimum(eb, cap[:, None, :])
+
+    # Everything below is done with the pieces sorted by price (ties: earlier piece),
+    # in the layout (piece, subset, gateway) so that sums run over the first axis.
+    order = np.argsort(price, axis=1, kind="stable")
+    e_s = np.take_along_axis(e, order[:, None, :], axis=2).transpose(2, 1, 0).copy()
+    cap_s = np.take_along_axis(cap, order, axis=1).T.copy()
+    # cb[t, A, g] = min(c_t, sum of the caps of the devices in A), A a bit set
+    cb = np.empty((t_count, full + 1, g_count))
+    cb[:, 0, :] = 0.0
+    for a in range(1, full + 1):
+        low = (a & -a).bit_length() - 1
+        np.add(cb[:, a ^ (1 << low), :], e_s[:, low, :], out=cb[:, a, :])
+    z_cap_s = np.minimum(cb[:, full, :], cap_s)
+    np.minimum(cb, cap_s[:, None, :], out=cb)
+    _cumsum_rows(cb)
 
     # Stage A: lexicographic maximum of y in priority order (polymatroid greedy).
-    rho = cb.sum(axis=2)
-    esub = energy @ sub.T
+    rho = cb[-1].T.copy()  # (G, 2^m)
+    # Truncation by the box y <= E: rho'(A) = min_{B subset A} rho(B) + E(A minus B),
+    # by the recurrence rho'(A) = min(rho(A), min_{k in A} rho'(A minus k) + E_k).
     rho_box = rho.copy()
     for a in range(1, full + 1):
-        b = (a - 1) & a
-        while True:  # proper subsets b of a
-            np.minimum(rho_box[:, a], rho[:, b] + esub[:, a] - esub[:, b], out=rho_box[:, a])
-            if b == 0:
-                break
-            b = (b - 1) & a
+        for k in range(m):
+            if (a >> k) & 1:
+                np.minimum(rho_box[:, a], rho_box[:, a ^ (1 << k)] + energy[:, k],
+                           out=rho_box[:, a])  # fmt: skip
     prefix = np.cumsum(np.left_shift(1, priority), axis=1)
     ranks = np.take_along_axis(rho_box, prefix, axis=1)
     gains = np.diff(ranks, axis=1, prepend=0.0)
@@ -130,47 +151,80 @@ def _solve_group(
     np.put_along_axis(y, priority, gains, axis=1)
     y = np.minimum(np.maximum(y, 0.0), energy)
 
-    # Stage B: cheapest routable z (polymatroid greedy over pieces by price).
-    ysub = y @ sub.T
+    # Stage B: cheapest routable z. r(prefix) = min_A [y(A) + cum(min(c, e(not A)))];
+    # with B = not A: min_B [cum_B + y(not B)].
     complement = full ^ np.arange(full + 1)
-    order = np.argsort(price, axis=1, kind="stable")
-    gain_sorted = np.take_along_axis(cb[:, complement, :], order[:, None, :], axis=2)
-    rank = np.cumsum(gain_sorted, axis=2)
-    rank += ysub[:, :, None]
-    best = rank.min(axis=1)
-    z_sorted = np.maximum(np.diff(best, axis=1, prepend=0.0), 0.0)
-    z = np.empty_like(z_sorted)
-    np.put_along_axis(z, order, z_sorted, axis=1)
-    np.minimum(z, cb[:, full, :], out=z)
+    cb += (y @ sub.T).T[complement][None, :, :]
+    best = cb.min(axis=1)  # (T, G)
+    z_s = np.maximum(np.diff(best, axis=0, prepend=0.0), 0.0)
+    np.minimum(z_s, z_cap_s, out=z_s)
+    np.put_along_axis(z_out, order, z_s.T, axis=1)
+    y_out[...] = y
 
-    # Split z among devices, time order, keeping Hall's conditions for the rest.
-    later = np.minimum(z[:, None, :], eb)
-    later = np.cumsum(later[:, :, ::-1], axis=2)[:, :, ::-1]
-    later = np.concatenate([later[:, :, 1:], np.zeros((g_count, full + 1, 1))], axis=2)
-    need = y.copy()
-    x = np.zeros((g_count, m, t_count))
-    others = [
-        np.array([a for a in range(1, full + 1) if not (a >> k) & 1], dtype=np.intp)
-        for k in range(m)
-    ]
-    used = np.flatnonzero((z > _TINY).any(axis=0))
-    for t in used:
-        zt = z[:, t].copy()
-        erem = e[:, :, t].copy()
-        rest = later[:, :, t]
+
+def _split(z: FloatArray, e: FloatArray, y: FloatArray, sub: FloatArray) -> FloatArray:
+    """Split the piece totals z (G, T) among the devices (caps e (G, m, T), totals y).
+
+    Pieces where the split is forced (every active device at its cap, or a single active
+    device) are assigned at once. The other pieces are taken one at a time, each device
+    getting the most that keeps Hall's conditions of what remains satisfiable:
+    for every device set A, need(A) <= sum over the pieces left of min(z_t, e_t(A)).
+    """
+    g_count, m, _t_count = e.shape
+    full = (1 << m) - 1
+    total = e.sum(axis=1)
+    ratio = np.divide(z, total, out=np.zeros_like(z), where=total > 0)
+    forced = (z >= total * (1.0 - 1e-12)) | ((e > 0).sum(axis=1) <= 1)
+    x = e * np.where(forced, np.minimum(ratio, 1.0), 0.0)[:, None, :]
+    open_ = ~forced & (z > _TINY)
+    count = open_.sum(axis=1)
+    width = int(count.max()) if g_count else 0
+    if width == 0:
+        return x
+    need = y - x.sum(axis=2)
+    # Gateways by decreasing number of open pieces: step j only touches a prefix of them.
+    # Layout: gateways on the last axis (reductions over short axes are slow otherwise).
+    rows = np.argsort(-count, kind="stable")
+    count = count[rows]
+    where = np.argsort(~open_[rows], axis=1, kind="stable")[:, :width]
+    zc = np.take_along_axis(z[rows], where, axis=1)
+    zc[np.arange(width)[None, :] >= count[:, None]] = 0.0
+    ec = np.take_along_axis(e[rows], where[:, None, :], axis=2)
+    zc_t = np.ascontiguousarray(zc.T)  # (width, G)
+    ec_t = np.ascontiguousarray(ec.transpose(2, 1, 0))  # (width, m, G)
+    # later_t[j, A, g]: what the pieces after j can give the devices of A at most
+    later_t = np.zeros((width, full + 1, g_count))
+    np.minimum(zc_t[1:, None, :], np.matmul(sub, ec_t[1:]), out=later_t[:-1])
+    _cumsum_rows(later_t[::-1])
+    need_t = np.ascontiguousarray(need[rows].T)  # (m, G)
+    xc_t = np.zeros_like(ec_t)
+    cols = [np.array([a for a in range(1, full + 1) if not (a >> k) & 1]) for k in range(m)]
+    pick = [sub[c].copy() for c in cols]  # (subsets without k, m)
+    active_rows = np.searchsorted(-count, -np.arange(width), side="right")
+    for j in range(width):
+        n = int(active_rows[j])
+        zt = zc_t[j, :n].copy()
+        erem = ec_t[j, :, :n].copy()
+        nd = need_t[:, :n]
+        rest_j = later_t[j, :, :n]
         for k in range(m):
-            take = np.minimum(np.minimum(erem[:, k], zt), need[:, k])
-            cols = others[k]
-            if cols.size:
-                sub_k = sub[cols]
-                bound = zt[:, None] - np.minimum(erem @ sub_k.T, need @ sub_k.T - rest[:, cols])
-                np.minimum(take, bound.min(axis=1), out=take)
+            take = np.minimum(erem[k], zt)
+            np.minimum(take, nd[k], out=take)
+            if cols[k].size:
+                room = pick[k] @ erem
+                rest = pick[k] @ nd
+                rest -= rest_j[cols[k]]
+                np.minimum(room, rest, out=room)
+                np.minimum(take, zt - room.max(axis=0), out=take)
             np.maximum(take, 0.0, out=take)
-            x[:, k, t] = take
-            erem[:, k] -= take
+            xc_t[j, k, :n] = take
+            erem[k] -= take
             zt -= take
-            need[:, k] -= take
-    return x, x.sum(axis=2)
+            nd[k] -= take
+    xr = np.zeros_like(x)
+    np.put_along_axis(xr, where[:, None, :], xc_t.transpose(2, 1, 0), axis=2)
+    x[rows] += xr
+    return x
 
 
 def _share_asap(
@@ -221,6 +275,8 @@ def plan_site(
     is left (see the module docstring); a Smart device that cannot be served by its
     deadline gets the most possible before it and then charges as early as possible.
     """
+    if len({r.device for r in requests}) != len(requests):
+        raise ValueError("device keys must be unique within a gateway")
     ordered = sorted_prices(prices)
     plans: dict[str, Plan] = {}
     normal: list[tuple[int, str | None]] = []
@@ -246,6 +302,8 @@ def plan_site(
             normal.append((i, None))
     if not normal and not smart:
         return plans
+    if len(smart) > MAX_SMART_DEVICES:
+        raise ValueError(f"at most {MAX_SMART_DEVICES} Smart devices per gateway")
 
     pieces = split_pieces(ordered, now, [d for i in smart if (d := requests[i].deadline)])
     hours = [p.hours for p in pieces]

@@ -1,0 +1,1 @@
+"""Planner benchmark (see __main__.py)."""
