@@ -61,11 +61,17 @@ async def register_device(
     )
 
 
-def hourly_prices(start: datetime, prices: list[float], *, minutes: int = 60) -> list[dict[str, Any]]:
+def hourly_prices(
+    start: datetime, prices: list[float], *, minutes: int = 60
+) -> list[dict[str, Any]]:
     """Consecutive slots from `start`, one per price."""
     step = timedelta(minutes=minutes)
     return [
-        {"Start": (start + i * step).isoformat(), "End": (start + (i + 1) * step).isoformat(), "Price": price}
+        {
+            "Start": (start + i * step).isoformat(),
+            "End": (start + (i + 1) * step).isoformat(),
+            "Price": price,
+        }
         for i, price in enumerate(prices)
     ]
 

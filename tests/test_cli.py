@@ -124,10 +124,16 @@ def test_prices_import_then_plan_all_reports_plans_and_saving(tmp_path: Path) ->
     assert imported.returncode == 0, imported.stderr
     assert "BE: 48 slots stored" in imported.stdout
 
-    asyncio.run(_register_smart_devices(env["EVCHARGE_DATABASE_URL"], count=3, deadline=start + timedelta(hours=40)))
+    asyncio.run(
+        _register_smart_devices(
+            env["EVCHARGE_DATABASE_URL"], count=3, deadline=start + timedelta(hours=40)
+        )
+    )
     planned = run("plan", "--all", env=env)
     assert planned.returncode == 0, planned.stderr
-    match = re.search(r"(\d+) plans in [\d.]+ s; saving against charging at once: ([\d,.]+) EUR", planned.stdout)
+    match = re.search(
+        r"(\d+) plans in [\d.]+ s; saving against charging at once: ([\d,.]+) EUR", planned.stdout
+    )
     assert match is not None, planned.stdout
     assert int(match.group(1)) == 3
     assert float(match.group(2).replace(",", "")) > 0
@@ -160,10 +166,17 @@ def test_bad_price_file_is_one_line_naming_the_slot(tmp_path: Path) -> None:
 
 async def _register_smart_devices(database_url: str, *, count: int, deadline: datetime) -> None:
     app = create_app(Settings(database_url=database_url, log_level="error"))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://cli") as client:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://cli"
+    ) as client:
         for device in range(1, count + 1):
             await register_device(client, device=device, price_area="BE", gateway_max_power_kw=22)
-            body = {"ChargingMode": 1, "SmartModeIsActive": True, "NetBatterySize": 40, "BatteryLevel": 30,
-                    "FullyChargedBy": deadline.isoformat()}  # fmt: skip
+            body = {
+                "ChargingMode": 1,
+                "SmartModeIsActive": True,
+                "NetBatterySize": 40,
+                "BatteryLevel": 30,
+                "FullyChargedBy": deadline.isoformat(),
+            }
             assert (await client.post(device_path(device=device), json=body)).status_code == 201
     await app.state.engine.dispose()

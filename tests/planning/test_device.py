@@ -34,11 +34,16 @@ def test_normal_mode_charges_at_once_at_full_power() -> None:
     plan = plan_device(
         ChargeRequest("ev", ChargeMode.NORMAL, 25.0, 11.0, BASE + 8 * H), hourly(PRICES), BASE
     )
+    # The last, partly needed hour is charged at full power for 3/11 of an hour.
     assert [(s.start, s.power_kw) for s in plan.slots] == [
         (BASE, 11.0),
         (BASE + H, 11.0),
-        (BASE + 2 * H, pytest.approx(3.0)),
+        (BASE + 2 * H, pytest.approx(11.0)),
     ]
+    assert plan.slots[2].end - (BASE + 2 * H) == pytest.approx(
+        timedelta(hours=3 / 11), abs=timedelta(microseconds=1)
+    )
+    assert plan.total_charge_time == 2 * H + timedelta(hours=3 / 11)
     assert plan.energy_kwh == pytest.approx(25.0)
     assert plan.estimated_cost == pytest.approx(11 * 0.30 + 11 * 0.20 + 3 * 0.10)
     assert plan.estimated_cost == pytest.approx(plan.cost_if_immediate)
@@ -74,14 +79,17 @@ def test_smart_mode_uses_cheapest_slots_before_deadline() -> None:
         (BASE + 3 * H, pytest.approx(11.0)),
         (BASE + 4 * H, pytest.approx(3.0)),
     ]
-    assert plan.slots[2].power_kw == pytest.approx(3.0)
+    assert plan.slots[2].power_kw == pytest.approx(11.0)
+    assert plan.slots[2].end - (BASE + 4 * H) == pytest.approx(
+        timedelta(hours=3 / 11), abs=timedelta(microseconds=1)
+    )
     assert plan.estimated_cost == pytest.approx(11 * 0.10 + 11 * 0.05 + 3 * 0.10)
     assert plan.cost_if_immediate == pytest.approx(11 * 0.30 + 11 * 0.20 + 3 * 0.10)
     assert plan.target_reached
     assert plan.reason is None
     assert plan.start_time == BASE + 2 * H
-    assert plan.end_time == BASE + 5 * H
-    assert plan.total_charge_time == 3 * H
+    assert plan.end_time == BASE + 4 * H + timedelta(hours=3 / 11)
+    assert plan.total_charge_time == 2 * H + timedelta(hours=3 / 11)
 
 
 def test_equal_prices_prefer_the_earlier_slot() -> None:

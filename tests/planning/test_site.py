@@ -82,11 +82,12 @@ def _reference(
     hours = np.array([(b - a).total_seconds() / 3600 for a, b, _ in pieces])
     price_arr = np.array([p for *_, p in pieces])
     limit = scenario.limit if scenario.limit is not None else np.inf
-    used = {(a, b): 0.0 for a, b, _ in pieces}
+    used = {a: 0.0 for a, _, _ in pieces}
     for r in normal:
         for slot in plans[r.device].slots:
-            used[(slot.start, slot.end)] += slot.energy_kwh  # KeyError if not on the grid
-    cap = np.maximum(limit * hours - np.array([used[(a, b)] for a, b, _ in pieces]), 0.0)
+            # A slot starts on a piece (KeyError if not) and ends at or before its end.
+            used[slot.start] += slot.energy_kwh
+    cap = np.maximum(limit * hours - np.array([used[a] for a, _, _ in pieces]), 0.0)
     windows = [
         sum(1 for _, b, _ in pieces if r.deadline is not None and b <= r.deadline) for r in smart
     ]
@@ -263,3 +264,15 @@ def test_duplicate_device_keys_are_rejected() -> None:
     car = ChargeRequest("a", ChargeMode.NORMAL, 5.0)
     with pytest.raises(ValueError, match="unique"):
         plan_site([car, car], hourly([0.1]), BASE, None)
+
+
+def test_without_known_prices_a_site_plans_nothing_and_says_why() -> None:
+    cars = [
+        ChargeRequest("smart", ChargeMode.SMART, 10.0, 11.0, BASE + 6 * H),
+        ChargeRequest("normal", ChargeMode.NORMAL, 10.0, 11.0),
+    ]
+    plans = plan_site(cars, [], BASE, 11.0)
+    for plan in plans.values():
+        assert plan.slots == ()
+        assert not plan.target_reached
+        assert plan.reason is not None

@@ -13,11 +13,16 @@ from tests.factories import SEED_SAMPLE, device_path, hourly_prices, put_prices,
 
 DAY = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 # 48 hourly prices: dear in the evening (0.40), cheap 01:00–05:00 (0.05), 0.20 otherwise.
-PRICES = [0.05 if h % 24 in (1, 2, 3, 4) else 0.40 if h % 24 in (17, 18, 19, 20) else 0.20 for h in range(48)]
+PRICES = [
+    0.05 if h % 24 in (1, 2, 3, 4) else 0.40 if h % 24 in (17, 18, 19, 20) else 0.20
+    for h in range(48)
+]
 
 
 def plan_path(customer: int = 1, contract: int = 1, gateway: int = 1, device: int = 1) -> str:
-    return device_path(customer, contract, gateway, device).replace("/evchargingdevices/", "/evchargeplans/")
+    return device_path(customer, contract, gateway, device).replace(
+        "/evchargingdevices/", "/evchargeplans/"
+    )
 
 
 async def get_plan(client: httpx.AsyncClient, path: str = plan_path()) -> dict[str, Any]:
@@ -27,9 +32,16 @@ async def get_plan(client: httpx.AsyncClient, path: str = plan_path()) -> dict[s
     return plan
 
 
-def smart(level: float = 20, deadline: str = "2026-03-03T07:00:00Z", net: float = 40) -> dict[str, Any]:
-    return {"ChargingMode": "Smart", "SmartModeIsActive": True, "NetBatterySize": net, "BatteryLevel": level,
-            "FullyChargedBy": deadline}  # fmt: skip
+def smart(
+    level: float = 20, deadline: str = "2026-03-03T07:00:00Z", net: float = 40
+) -> dict[str, Any]:
+    return {
+        "ChargingMode": "Smart",
+        "SmartModeIsActive": True,
+        "NetBatterySize": net,
+        "BatteryLevel": level,
+        "FullyChargedBy": deadline,
+    }
 
 
 async def test_seed_sample_yields_a_plan_read_back_from_the_plan_endpoint(
@@ -37,7 +49,9 @@ async def test_seed_sample_yields_a_plan_read_back_from_the_plan_endpoint(
 ) -> None:
     await register_device(client, 1, 6, 7, 8, price_area="BE")
     await put_prices(client, "BE", hourly_prices(DAY, PRICES))
-    posted = await client.post(device_path(1, 6, 7, 8), content=SEED_SAMPLE, headers={"Content-Type": "text/json"})
+    posted = await client.post(
+        device_path(1, 6, 7, 8), content=SEED_SAMPLE, headers={"Content-Type": "text/json"}
+    )
     assert posted.status_code == 201
     plan = await get_plan(client, plan_path(1, 6, 7, 8))
     energy = 1.1 * (100 - 1.1) / 100 / 0.9  # Normal mode: at once, at full power
@@ -69,7 +83,9 @@ async def test_smart_plan_charges_in_the_cheapest_hours_before_the_deadline(
     assert plan["TotalChargeTime"].startswith("03:")
 
 
-async def test_reading_a_plan_does_not_recompute_it(client: httpx.AsyncClient, app: FastAPI, clock: datetime) -> None:
+async def test_reading_a_plan_does_not_recompute_it(
+    client: httpx.AsyncClient, app: FastAPI, clock: datetime
+) -> None:
     await register_device(client, price_area="BE")
     await put_prices(client, "BE", hourly_prices(DAY, PRICES))
     await client.post(device_path(), json=smart())
@@ -90,7 +106,10 @@ async def test_plans_are_recomputed_when_their_inputs_change(
     slower = await get_plan(client)
     assert max(s["PowerKw"] for s in slower["Slots"]) == 3.7
 
-    await client.put("/api/customers/1/contracts/1/gateways/1", json={"Name": "g", "PriceArea": "BE", "MaxPowerKw": 2})
+    await client.put(
+        "/api/customers/1/contracts/1/gateways/1",
+        json={"Name": "g", "PriceArea": "BE", "MaxPowerKw": 2},
+    )
     limited = await get_plan(client)
     assert max(s["PowerKw"] for s in limited["Slots"]) == 2
 
@@ -105,7 +124,9 @@ async def test_plans_are_recomputed_when_their_inputs_change(
     assert fuller["Created"] == "2026-03-02T17:35:00Z"
 
 
-async def test_devices_of_a_gateway_share_its_limit(client: httpx.AsyncClient, clock: datetime) -> None:
+async def test_devices_of_a_gateway_share_its_limit(
+    client: httpx.AsyncClient, clock: datetime
+) -> None:
     await register_device(client, device=1, price_area="BE", gateway_max_power_kw=11)
     await register_device(client, device=2)
     await put_prices(client, "BE", hourly_prices(DAY, PRICES))
@@ -135,13 +156,17 @@ async def test_an_unreachable_deadline_charges_at_once_and_says_what_is_missing(
 async def test_off_plans_nothing(client: httpx.AsyncClient, clock: datetime) -> None:
     await register_device(client, price_area="BE")
     await put_prices(client, "BE", hourly_prices(DAY, PRICES))
-    await client.post(device_path(), json={"ChargingMode": "Off", "NetBatterySize": 40, "BatteryLevel": 10})
+    await client.post(
+        device_path(), json={"ChargingMode": "Off", "NetBatterySize": 40, "BatteryLevel": 10}
+    )
     plan = await get_plan(client)
     assert plan["Slots"] == []
     assert plan["EnergyKwh"] == 0
 
 
-async def test_missing_battery_data_gives_a_plan_that_says_so(client: httpx.AsyncClient, clock: datetime) -> None:
+async def test_missing_battery_data_gives_a_plan_that_says_so(
+    client: httpx.AsyncClient, clock: datetime
+) -> None:
     await register_device(client, price_area="BE")
     await client.post(device_path(), json={"ChargingMode": "Smart", "SmartModeIsActive": True})
     plan = await get_plan(client)

@@ -12,7 +12,9 @@ from tests.factories import hourly_prices, put_prices
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)
 
 
-async def read(client: httpx.AsyncClient, area: str, start: str, end: str) -> list[tuple[str, str, float]]:
+async def read(
+    client: httpx.AsyncClient, area: str, start: str, end: str
+) -> list[tuple[str, str, float]]:
     response = await client.get(f"/api/prices/{area}", params={"from": start, "to": end})
     assert response.status_code == 200, response.text
     return [(s["Start"], s["End"], s["Price"]) for s in response.json()["Slots"]]
@@ -29,9 +31,13 @@ async def test_upload_is_read_back_with_its_currency(client: httpx.AsyncClient) 
     assert body["Slots"][0]["Start"] == "2026-03-02T00:00:00Z"
 
 
-async def test_an_upload_replaces_exactly_its_range_cutting_straddling_slots(client: httpx.AsyncClient) -> None:
+async def test_an_upload_replaces_exactly_its_range_cutting_straddling_slots(
+    client: httpx.AsyncClient,
+) -> None:
     await put_prices(client, "BE", hourly_prices(T0, [1.0, 2.0, 3.0, 4.0]))
-    quarter = hourly_prices(datetime(2026, 3, 2, 1, 30, tzinfo=UTC), [9.0, 8.0, 7.0, 6.0], minutes=15)
+    quarter = hourly_prices(
+        datetime(2026, 3, 2, 1, 30, tzinfo=UTC), [9.0, 8.0, 7.0, 6.0], minutes=15
+    )
     await put_prices(client, "BE", quarter)
     slots = await read(client, "BE", "2026-03-02T00:00:00Z", "2026-03-02T04:00:00Z")
     assert slots == [
@@ -46,7 +52,9 @@ async def test_an_upload_replaces_exactly_its_range_cutting_straddling_slots(cli
     ]
 
 
-async def test_a_gap_in_an_upload_is_400_naming_the_slot_and_stores_nothing(client: httpx.AsyncClient) -> None:
+async def test_a_gap_in_an_upload_is_400_naming_the_slot_and_stores_nothing(
+    client: httpx.AsyncClient,
+) -> None:
     slots = hourly_prices(T0, [1.0, 2.0, 3.0])
     del slots[1]
     response = await client.put("/api/prices/BE", json={"Currency": "EUR", "Slots": slots})
@@ -71,12 +79,26 @@ async def test_an_overlap_in_an_upload_is_400_naming_the_slot(client: httpx.Asyn
         ({"Currency": "EUR", "Slots": []}, "request.Slots"),
         ({"Currency": "EURO", "Slots": hourly_prices(T0, [1.0])}, "request.Currency"),
         ({"Slots": hourly_prices(T0, [1.0])}, "request.Currency"),
-        ({"Currency": "EUR", "Slots": [{"Start": "2026-03-02T01:00:00Z", "End": "2026-03-02T00:00:00Z", "Price": 1}]},
-         "request.Slots[0]"),
-        ({"Currency": "EUR", "Slots": [{"Start": "2026-03-02T00:00:00Z", "End": "2026-03-02T01:00:00Z", "Price": "x"}]},
-         "request.Slots.0.Price"),
+        (
+            {
+                "Currency": "EUR",
+                "Slots": [
+                    {"Start": "2026-03-02T01:00:00Z", "End": "2026-03-02T00:00:00Z", "Price": 1}
+                ],
+            },
+            "request.Slots[0]",
+        ),
+        (
+            {
+                "Currency": "EUR",
+                "Slots": [
+                    {"Start": "2026-03-02T00:00:00Z", "End": "2026-03-02T01:00:00Z", "Price": "x"}
+                ],
+            },
+            "request.Slots[0].Price",
+        ),
     ],
-)  # fmt: skip
+)
 async def test_invalid_uploads_are_400_naming_the_field(
     client: httpx.AsyncClient, body: dict[str, object], field: str
 ) -> None:
@@ -85,13 +107,19 @@ async def test_invalid_uploads_are_400_naming_the_field(
     assert field in response.json()["ModelState"], response.json()
 
 
-async def test_changing_an_areas_currency_needs_a_full_replacement(client: httpx.AsyncClient) -> None:
+async def test_changing_an_areas_currency_needs_a_full_replacement(
+    client: httpx.AsyncClient,
+) -> None:
     await put_prices(client, "SE3", hourly_prices(T0, [1.0, 2.0]), currency="SEK")
-    partial = await client.put("/api/prices/SE3", json={"Currency": "EUR", "Slots": hourly_prices(T0, [1.0])})
+    partial = await client.put(
+        "/api/prices/SE3", json={"Currency": "EUR", "Slots": hourly_prices(T0, [1.0])}
+    )
     assert partial.status_code == 409
     assert "request.Currency" in partial.json()["ModelState"]
     await put_prices(client, "SE3", hourly_prices(T0, [1.0, 2.0]), currency="EUR")
-    assert (await client.get("/api/prices/SE3?from=2026-03-02T00:00:00Z")).json()["Currency"] == "EUR"
+    assert (await client.get("/api/prices/SE3?from=2026-03-02T00:00:00Z")).json()[
+        "Currency"
+    ] == "EUR"
 
 
 async def test_reading_checks_its_range(client: httpx.AsyncClient) -> None:

@@ -17,10 +17,18 @@ PARAMETER = "request"
 """Web API names ModelState keys after the action parameter: `request.BatteryLevel`."""
 
 
+def model_state_key(prefix: str, loc: tuple[int | str, ...]) -> str:
+    """ASP.NET's ModelState key: `request.Slots[0].Price`."""
+    key = prefix
+    for part in loc:
+        key += f"[{part}]" if isinstance(part, int) else f".{part}"
+    return key
+
+
 def model_state(exc: ValidationError, prefix: str = PARAMETER) -> dict[str, list[str]]:
     state: dict[str, list[str]] = {}
     for err in exc.errors():
-        key = ".".join([prefix, *(str(p) for p in err["loc"])])
+        key = model_state_key(prefix, err["loc"])
         msg = str(err["msg"]).removeprefix("Value error, ")
         value = err.get("input")
         if err["type"] not in ("missing", "value_error") and isinstance(value, (str, int, float)):

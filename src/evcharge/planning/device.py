@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -91,19 +92,29 @@ def build_plan(
     cost_if_immediate: float,
     target_reached: bool,
     reason: str | None,
+    full_power: Sequence[float | None] | None = None,
 ) -> Plan:
+    """`full_power[k]`: the power the device may draw alone in piece k (None: the piece is
+    shared, keep the average). A partly used piece it has alone is charged at that power
+    from the piece's start for just the time needed: "at once" means at full power, the
+    earlier part leaves a margin, and TotalChargeTime is the real charging time."""
     slots: list[PlannedSlot] = []
     total = 0.0
     cost = 0.0
     duration = _ZERO
-    for piece, energy in zip(pieces, energies, strict=True):
+    for k, (piece, energy) in enumerate(zip(pieces, energies, strict=True)):
         if energy >= MIN_ENERGY_KWH:  # float dust from the arithmetic is not a slot
-            slots.append(
-                PlannedSlot(piece.start, piece.end, energy / piece.hours, energy, piece.price)
-            )
+            end, power = piece.end, energy / piece.hours
+            full = full_power[k] if full_power is not None else None
+            if full is not None and full > 0.0 and energy < full * piece.hours * (1.0 - 1e-9):
+                # Whole microseconds, rounded up so the power never exceeds `full`.
+                micros = math.ceil(energy / full * 3.6e9)
+                end = piece.start + timedelta(microseconds=micros)
+                power = energy / (micros / 3.6e9)
+            slots.append(PlannedSlot(piece.start, end, power, energy, piece.price))
             total += energy
             cost += energy * piece.price
-            duration += piece.end - piece.start
+            duration += end - piece.start
     return Plan(
         created=created,
         slots=tuple(slots),
@@ -157,7 +168,9 @@ def plan_device(request: ChargeRequest, prices: Sequence[PriceSlot], now: dateti
             if energy <= reachable * (1.0 + ENERGY_RTOL) + 1e-12:
                 energies = fill_cheapest([p.price for p in window], caps, energy)
                 if covered:
-                    return build_plan(now, window, energies, cost_now, True, None)
+                    return build_plan(
+                        now, window, energies, cost_now, True, None, [power] * len(window)
+                    )
                 delivered = sum(energies)
                 ok = reached(delivered, energy)
                 note = (
@@ -171,7 +184,7 @@ def plan_device(request: ChargeRequest, prices: Sequence[PriceSlot], now: dateti
                         f"; {delivered:.2f} of {energy:.2f} kWh planned, "
                         f"{energy - delivered:.2f} kWh to plan when later prices are published."
                     )
-                return build_plan(now, window, energies, cost_now, ok, note)
+                return build_plan(now, window, energies, cost_now, ok, note, [power] * len(window))
             reason = (
                 f"Deadline {fmt_time(deadline)} unreachable: at {power:g} kW at most "
                 f"{reachable:.2f} of the {energy:.2f} kWh needed can be delivered by then "
@@ -180,7 +193,7 @@ def plan_device(request: ChargeRequest, prices: Sequence[PriceSlot], now: dateti
             delivered = sum(immediate)
             if not reached(delivered, energy):
                 reason += f" Prices known until {known_until(later)}: {delivered:.2f} kWh planned."
-            return build_plan(now, later, immediate, cost_now, False, reason)
+            return build_plan(now, later, immediate, cost_now, False, reason, [power] * len(later))
 
     delivered = sum(immediate)
     ok = reached(delivered, energy)
@@ -190,4 +203,4 @@ def plan_device(request: ChargeRequest, prices: Sequence[PriceSlot], now: dateti
             f"{energy:.2f} kWh planned; the rest is not planned yet."
         )
         reason = note if reason is None else f"{reason} {note}"
-    return build_plan(now, later, immediate, cost_now, ok, reason)
+    return build_plan(now, later, immediate, cost_now, ok, reason, [power] * len(later))

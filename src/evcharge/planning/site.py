@@ -88,6 +88,8 @@ def solve_site_lp(
     """
     g_count, t_count = price.shape
     m = power.shape[1]
+    if t_count == 0:  # no known prices from now: nothing can be planned
+        return np.zeros((g_count, m, 0)), np.zeros((g_count, m))
     if priority is None:
         priority = np.argsort(window, axis=1, kind="stable")
     active = np.arange(t_count)[None, None, :] < window[:, :, None]
@@ -402,9 +404,15 @@ def plan_site(
                 alloc[i] = [a + b for a, b in zip(alloc[i], more, strict=True)]
 
     immediate_power = {i: power[i] if limit is None else min(power[i], limit) for i in alloc}
+    sharers = [
+        sum(1 for got in alloc.values() if got[t] >= MIN_ENERGY_KWH) for t in range(len(pieces))
+    ]
     for i, got in alloc.items():
         caps = [immediate_power[i] * h for h in hours]
         now_alloc = fill_in_order(caps, energy[i])
         cost_now = sum(a * p.price for a, p in zip(now_alloc, pieces, strict=True))
-        plans[requests[i].device] = build_plan(now, pieces, got, cost_now, targets[i], reasons[i])
+        alone = [immediate_power[i] if n <= 1 else None for n in sharers]
+        plans[requests[i].device] = build_plan(
+            now, pieces, got, cost_now, targets[i], reasons[i], alone
+        )
     return plans
