@@ -180,6 +180,16 @@ INVALID_BODIES: list[tuple[str, bytes, str]] = [
     ("boolean as number", b'{"SmartModeIsActive": 3}', "request.SmartModeIsActive"),
     ("date not a date", b'{"FullyChargedBy": "tomorrow"}', "request.FullyChargedBy"),
     ("impossible date", b'{"FullyChargedBy": "2025-02-30T10:00:00Z"}', "request.FullyChargedBy"),
+    (
+        "date before year 1",
+        b'{"FullyChargedBy": "0001-01-01T00:00:00+01:00"}',
+        "request.FullyChargedBy",
+    ),
+    (
+        "date after 9999",
+        b'{"FullyChargedBy": "9999-12-31T23:59:59-01:00"}',
+        "request.FullyChargedBy",
+    ),
     ("id not an integer", b'{"ContractId": "one"}', "request.ContractId"),
     ("id beyond Int32", b'{"ContractId": 2147483648}', "request.ContractId"),
     ("battery level 101", b'{"BatteryLevel": 101}', "request.BatteryLevel"),
@@ -251,6 +261,7 @@ async def test_unknown_properties_are_ignored(client: httpx.AsyncClient) -> None
         ("2025-05-19T22:44:01.1571182Z", "2025-05-19T22:44:01.157118Z"),
         ("2025-05-19T22:44:01.1571182", "2025-05-19T22:44:01.157118Z"),
         ("2025-05-19T22:44:01", "2025-05-19T22:44:01Z"),
+        ("0099-01-01T00:00:00Z", "0099-01-01T00:00:00Z"),
     ],
 )
 async def test_seven_digit_fraction_date_keeps_its_instant(

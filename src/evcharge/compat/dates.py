@@ -31,7 +31,13 @@ def parse_datetime(text: str, naive_zone: tzinfo) -> datetime:
         )  # fmt: skip
     except ValueError as exc:
         raise ValueError(f"'{text}' is not a valid date ({exc})") from None
-    tz = g["tz"]
+    try:
+        return _to_utc(naive, g["tz"], naive_zone, text)
+    except OverflowError:
+        raise ValueError(f"'{text}' is outside the supported range of dates") from None
+
+
+def _to_utc(naive: datetime, tz: str | None, naive_zone: tzinfo, text: str) -> datetime:
     if tz is None:
         return naive.replace(tzinfo=naive_zone).astimezone(UTC)
     if tz in ("Z", "z"):
@@ -49,7 +55,10 @@ def format_datetime(value: datetime) -> str:
     """UTC ISO 8601 the way Json.NET writes a UTC DateTime: trailing zeros of the
     fraction dropped (format "FFFFFFF"), then Z."""
     value = value.astimezone(UTC)
-    text = value.strftime("%Y-%m-%dT%H:%M:%S")
+    text = (
+        f"{value.year:04d}-{value.month:02d}-{value.day:02d}"
+        f"T{value.hour:02d}:{value.minute:02d}:{value.second:02d}"
+    )
     if value.microsecond:
         text += "." + f"{value.microsecond:06d}".rstrip("0")
     return text + "Z"
