@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
+
+from evcharge.auth import service as auth_service
 
 SEED_SAMPLE = (
     b'{ "ChargingMode": 0, "SmartModeIsActive": true, "CarInfoId": "sample string 1", '
@@ -58,3 +61,19 @@ async def register_device(
         device_path(customer, contract, gateway, device),
         {"Name": f"Device {device}", "MaxPowerKw": max_power_kw, **device_fields},
     )
+
+
+async def create_key(app: FastAPI, customer: int | None = None) -> tuple[str, str]:
+    """A stored key (admin without `customer`), as `evcharge keys create` makes it: (id, key)."""
+    async with app.state.sessions() as session:
+        row, key = await auth_service.create_key(
+            session, "admin" if customer is None else "customer", customer
+        )
+        await session.commit()
+        return row.id, key
+
+
+async def revoke_key(app: FastAPI, key_id: str) -> None:
+    async with app.state.sessions() as session:
+        await auth_service.revoke_key(session, key_id)
+        await session.commit()

@@ -1,0 +1,19 @@
+"""API keys, roles and limits. What other feature routers use is re-exported here."""
+
+from evcharge.auth.middleware import audit_entity
+from evcharge.auth.principal import (
+    NO_CUSTOMER,
+    CurrentPrincipal,
+    CustomerScoped,
+    CustomerTree,
+    Principal,
+)
+
+__all__ = [
+    "NO_CUSTOMER",
+    "CurrentPrincipal",
+    "CustomerScoped",
+    "CustomerTree",
+    "Principal",
+    "audit_entity",
+]
