@@ -11,6 +11,7 @@ from fastapi import Depends, FastAPI
 from evcharge import health, logs
 from evcharge.auth.limits import BodyLimits
 from evcharge.auth.middleware import Authenticate
+from evcharge.auth.openapi import document_security
 from evcharge.auth.principal import route_guard
 from evcharge.auth.service import Authenticator
 from evcharge.charging_info.router import router as charging_info_router
@@ -29,6 +30,10 @@ evcharge serves two ASP.NET-era API families exactly as their clients expect:
   errors as `{"Message", "ModelState"}`.
 * **Family B — charge orders** (`api/ChargeOrder/…`): orders in JSON, XML or form,
   answered with the `ResultMessage` envelope.
+
+Every operation except `/healthz` and `/readyz` needs an API key, sent as
+`Authorization: Bearer <key>`, as `X-Api-Key: <key>`, or as the password of HTTP Basic.
+A customer key sees only its own customer's things; anything else answers 404.
 """
 
 
@@ -79,6 +84,7 @@ def _document_bodies(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = generate()
             finish_openapi(schema)
+            document_security(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

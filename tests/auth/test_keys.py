@@ -117,3 +117,17 @@ async def test_two_keys_are_different_and_neither_opens_the_other(
     prefix, id_a, _secret_a = key_a.split("_", 2)
     forged = f"{prefix}_{id_a}_{key_b.split('_', 2)[2]}"
     assert (await client_for(forged).get("/api/customers")).status_code == 401
+
+
+async def test_the_openapi_document_describes_keys_and_their_refusals(
+    client_for: ClientFor,
+) -> None:
+    document = (await client_for().get("/openapi.json")).json()
+    assert set(document["components"]["securitySchemes"]) == {"bearer", "apiKey", "basic"}
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            if path in ("/healthz", "/readyz"):
+                assert operation["security"] == []
+                continue
+            assert {"401", "429"} <= set(operation["responses"]), (method, path)
+            assert operation["responses"]["401"]["headers"]["WWW-Authenticate"]["required"]

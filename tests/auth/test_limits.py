@@ -190,3 +190,13 @@ async def test_server_owned_fields_cannot_be_set_by_a_client(client: httpx.Async
     assert info.status_code == 201
     assert info.json()["Id"] != "00000000-0000-0000-0000-000000000002"
     assert not info.json()["Created"].startswith("2000")
+
+
+async def test_a_nul_character_in_a_json_string_is_400_on_both_databases(
+    client: httpx.AsyncClient,
+) -> None:
+    """Found by schemathesis: PostgreSQL text cannot hold U+0000 (was a 500)."""
+    response = await client.put("/api/customers/1", json={"Name": "a\u0000b"})
+    assert response.status_code == 400
+    assert "NUL" in response.json()["ModelState"]["request"][0]
+    assert (await client.get("/api/customers/1")).status_code == 404
