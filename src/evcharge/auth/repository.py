@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Table, case, literal, select, update
+from sqlalchemy import Float, Table, bindparam, case, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from evcharge.auth.models import ApiKey
@@ -52,6 +52,53 @@ def _row(row: Any, *, tokens: bool) -> KeyRow:
     )
 
 
+def _take_token_statement() -> Any:
+    """Built once: the request path only binds values (no expression building per call)."""
+    clock = bindparam("now", type_=Float)
+    balance = case((_keys.c.tokens < 0, _keys.c.tokens + 1), else_=_keys.c.tokens)
+    elapsed = case((clock > _keys.c.refilled_at, clock - _keys.c.refilled_at), else_=0.0)
+    filled = balance + elapsed * bindparam("rate", type_=Float)
+    burst = bindparam("burst", type_=Float)
+    available = case((filled > burst, burst), else_=filled)
+    return (
+        update(_keys)
+        .where(
+            _keys.c.id == bindparam("b_key_id"),
+            _keys.c.key_hash == bindparam("b_key_hash"),
+            _keys.c.revoked_at.is_(None),
+        )
+        .values(
+            tokens=available - 1,
+            refilled_at=case((clock > _keys.c.refilled_at, clock), else_=_keys.c.refilled_at),
+            last_used=case(
+                (available >= 1, bindparam("stamp", type_=UtcDateTime())),
+                else_=_keys.c.last_used,
+            ),
+        )
+        .returning(
+            _keys.c.key_hash,
+            _keys.c.role,
+            _keys.c.customer_number,
+            _customer_uuid(),
+            _keys.c.tokens,
+        )
+    )
+
+
+_TAKE_TOKEN = _take_token_statement()
+_FIND = select(
+    _keys.c.key_hash,
+    _keys.c.role,
+    _keys.c.customer_number,
+    _customer_uuid(),
+    _keys.c.last_used,
+).where(
+    _keys.c.id == bindparam("b_key_id"),
+    _keys.c.key_hash == bindparam("b_key_hash"),
+    _keys.c.revoked_at.is_(None),
+)
+
+
 async def take_token(
     connection: AsyncConnection,
     key_id: str,
@@ -67,48 +114,21 @@ async def take_token(
     ≥ 0 the request took a token; when it is < 0 the request is refused and the real
     balance is tokens + 1, which is where the next refill starts. So the statement
     needs no branch in the client and stays correct across processes and hosts."""
-    balance = case((_keys.c.tokens < 0, _keys.c.tokens + 1), else_=_keys.c.tokens)
-    clock = literal(now, Float)
-    elapsed = case((clock > _keys.c.refilled_at, clock - _keys.c.refilled_at), else_=0.0)
-    filled = balance + elapsed * literal(rate, Float)
-    available = case((filled > burst, literal(burst, Float)), else_=filled)
-    stamp = datetime.fromtimestamp(now, UTC)
-    statement = (
-        update(_keys)
-        .where(
-            _keys.c.id == key_id,
-            _keys.c.key_hash == key_hash,
-            _keys.c.revoked_at.is_(None),
-        )
-        .values(
-            tokens=available - 1,
-            refilled_at=case((clock > _keys.c.refilled_at, clock), else_=_keys.c.refilled_at),
-            last_used=case(
-                (available >= 1, literal(stamp, UtcDateTime())), else_=_keys.c.last_used
-            ),
-        )
-        .returning(
-            _keys.c.key_hash,
-            _keys.c.role,
-            _keys.c.customer_number,
-            _customer_uuid(),
-            _keys.c.tokens,
-        )
-    )
-    row = (await connection.execute(statement)).first()
+    parameters = {
+        "b_key_id": key_id,
+        "b_key_hash": key_hash,
+        "now": now,
+        "rate": rate,
+        "burst": burst,
+        "stamp": datetime.fromtimestamp(now, UTC),
+    }
+    row = (await connection.execute(_TAKE_TOKEN, parameters)).first()
     return None if row is None else _row(row, tokens=True)
 
 
 async def find(connection: AsyncConnection, key_id: str, key_hash: str) -> KeyRow | None:
     """The unrevoked key with this id and hash (no rate limiting)."""
-    statement = select(
-        _keys.c.key_hash,
-        _keys.c.role,
-        _keys.c.customer_number,
-        _customer_uuid(),
-        _keys.c.last_used,
-    ).where(_keys.c.id == key_id, _keys.c.key_hash == key_hash, _keys.c.revoked_at.is_(None))
-    row = (await connection.execute(statement)).first()
+    row = (await connection.execute(_FIND, {"b_key_id": key_id, "b_key_hash": key_hash})).first()
     return None if row is None else _row(row, tokens=False)
 
 
