@@ -200,3 +200,56 @@ async def test_a_nul_character_in_a_json_string_is_400_on_both_databases(
     assert response.status_code == 400
     assert "NUL" in response.json()["ModelState"]["request"][0]
     assert (await client.get("/api/customers/1")).status_code == 404
+
+
+async def test_the_bucket_is_shared_by_every_process_over_the_same_database(
+    app: FastAPI, settings: Settings, client_for: ClientFor
+) -> None:
+    """Two app instances (as two workers or hosts) draw from one bucket per key, and
+    a revocation through either is seen by both."""
+    from evcharge.app import create_app
+    from tests.factories import revoke_key
+
+    second = create_app(settings)
+    try:
+        key_id, key = await create_key(app, customer=1)
+        clock = [2_000_000.0]
+        headers = {"X-Api-Key": key}
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=second), base_url="http://test", headers=headers
+        ) as other:
+            first = client_for(key)
+            with (
+                rate_limited(app, rate=0.1, burst=3, clock=clock),
+                rate_limited(second, rate=0.1, burst=3, clock=clock),
+            ):
+                assert (await first.get("/api/customers")).status_code == 200
+                assert (await other.get("/api/customers")).status_code == 200
+                assert (await first.get("/api/customers")).status_code == 200
+                assert (await other.get("/api/customers")).status_code == 429
+                assert (await first.get("/api/customers")).status_code == 429
+                clock[0] += 3600
+                assert (await other.get("/api/customers")).status_code == 200
+                await revoke_key(app, key_id)
+                assert (await other.get("/api/customers")).status_code == 401
+                assert (await first.get("/api/customers")).status_code == 401
+    finally:
+        await second.state.engine.dispose()
+
+
+async def test_deep_json_is_refused_without_memory_growing_with_the_depth(
+    client: httpx.AsyncClient,
+) -> None:
+    import tracemalloc
+
+    deep = "[" * 500_000 + "]" * 500_000  # 1 MB minus a little: within the size limit
+    tracemalloc.start()
+    try:
+        response = await client.put(
+            "/api/customers/1", content=deep, headers={"Content-Type": "application/json"}
+        )
+        _current, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 400
+    assert peak < 8 * len(deep)  # a few copies of the text, never a parsed tree
