@@ -5,18 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 from fastapi import FastAPI
 
 from evcharge.auth.limits import BodyLimits
-from evcharge.auth.service import Authenticator
 from evcharge.config import Settings
 from tests.conftest import ClientFor
-from tests.factories import create_key, device_path, register_device
+from tests.factories import create_key, device_path, rate_limited, register_device
 
 MIB = 1024 * 1024
 
@@ -92,19 +90,6 @@ async def test_page_size_is_capped(client: httpx.AsyncClient, settings: Settings
     response = await client.get("/api/customers", params={"pageSize": 1_000_000})
     assert response.status_code == 200
     assert response.json()["PageSize"] == settings.max_page_size
-
-
-@contextmanager
-def rate_limited(app: FastAPI, rate: float, burst: int, clock: list[float]) -> Iterator[None]:
-    """The app's authenticator with a small bucket and a clock the test moves."""
-    authenticator: Authenticator = app.state.authenticator
-    saved = authenticator.rate, authenticator.burst, authenticator.clock
-    authenticator.rate, authenticator.burst = rate, float(burst)
-    authenticator.clock = lambda: clock[0]
-    try:
-        yield
-    finally:
-        authenticator.rate, authenticator.burst, authenticator.clock = saved
 
 
 async def test_a_key_over_its_rate_gets_429_with_retry_after_until_the_bucket_refills(
