@@ -49,7 +49,6 @@ def serve(
     """Serve the API (refuses a database whose schema is behind)."""
     import uvicorn
 
-    from evcharge.auth.slow_clients import HeaderTimeoutProtocol
     from evcharge.db import create_engine
     from evcharge.migrations import SchemaBehind, require_current
 
@@ -84,8 +83,17 @@ def serve(
         proxy_headers=False,
         timeout_keep_alive=settings.keep_alive_seconds,
         h11_max_incomplete_event_size=16 * 1024,
-        http=HeaderTimeoutProtocol,
+        http=_http_protocol(),
     )
+
+
+def _http_protocol() -> type | str:
+    """uvicorn's httptools protocol with a header timeout; plain "auto" without httptools."""
+    try:
+        from evcharge.auth.slow_clients import HeaderTimeoutProtocol
+    except ImportError:
+        return "auto"
+    return HeaderTimeoutProtocol
 
 
 def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
@@ -118,7 +126,10 @@ def _first_run_admin_key(settings: Settings) -> None:
         _row, key = await service.create_key(session, "admin")
         return key
 
-    key = _in_session(settings, ensure)
+    try:
+        key = _in_session(settings, ensure)
+    except Exception as exc:
+        raise _fail(f"cannot create the first admin key ({type(exc).__name__}: {exc})") from None
     if key is None:
         return
     service.write_key_file(settings.admin_key_file, key)

@@ -189,3 +189,20 @@ def test_principal_scoping_calls_for_the_orders_router() -> None:
     assert customer.customer_filter(mine) == mine
     assert customer.customer_filter(theirs) == NO_CUSTOMER
     assert unregistered.customer_filter(None) == NO_CUSTOMER
+
+
+async def test_device_owner_names_the_customer_of_a_device_for_scoping_orders(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    from evcharge.auth import device_owner
+
+    await two_customers(client)
+    device = (await client.get(device_path(OTHER))).json()
+    customer = (await client.get(f"/api/customers/{OTHER}")).json()
+    mine = Principal("k", "customer", OWN, uuid.uuid4())
+    async with app.state.sessions() as session:
+        owner = await device_owner(session, uuid.UUID(device["Id"]))
+        assert owner == uuid.UUID(customer["Id"])
+        assert await device_owner(session, uuid.uuid4()) is None
+    assert not mine.may_see_customer_uuid(owner)
+    assert Principal("a", "admin").may_see_customer_uuid(owner)

@@ -8,6 +8,7 @@ from evcharge.auth.principal import (
     CustomerTree,
     Principal,
 )
+from evcharge.auth.repository import device_owner
 
 __all__ = [
     "NO_CUSTOMER",
@@ -16,4 +17,5 @@ __all__ = [
     "CustomerTree",
     "Principal",
     "audit_entity",
+    "device_owner",
 ]

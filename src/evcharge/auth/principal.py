@@ -5,7 +5,10 @@ The orders router (family B) uses:
   route to customer keys, so the handler must scope with the two calls below.
   Routes that declare neither it nor a `CustomerTree` answer 404 to customer keys.
 - `principal.require_customer_uuid(uuid)`: NotFound unless the caller may see that
-  customer's things (admin: always).
+  customer's things (admin: always); `principal.may_see_customer_uuid(uuid)` is the same
+  test as a bool, for rules that answer a missing customer otherwise (a 400 field error).
+- `await device_owner(session, device_uuid)`: the uuid of the customer a device belongs to
+  (None when there is no such device), to check a device with the calls above.
 - `principal.customer_filter(requested)`: the customer uuid a listing must filter by
   (admin: `requested`, None meaning all; customer key: its own uuid, or `NO_CUSTOMER`,
   which matches nothing, when another customer was asked for).
@@ -52,12 +55,17 @@ class Principal:
         if not self.may_see_customer_number(number):
             raise NotFound(Path(number).missing(1))
 
+    def may_see_customer_uuid(self, customer: uuid.UUID | None) -> bool:
+        """For rules where a missing customer is not a 404 (e.g. a 400 naming the field):
+        when False, answer exactly what a customer that does not exist gets."""
+        if self.is_admin:
+            return True
+        return customer is not None and customer == self.customer_uuid
+
     def require_customer_uuid(self, customer: uuid.UUID | None, message: str | None = None) -> None:
         """NotFound (with the caller's message for a missing thing) unless this key may
         see customer `customer`'s things."""
-        if self.is_admin:
-            return
-        if customer is None or self.customer_uuid is None or customer != self.customer_uuid:
+        if not self.may_see_customer_uuid(customer):
             raise NotFound(message)
 
     def customer_filter(self, requested: uuid.UUID | None) -> uuid.UUID | None:

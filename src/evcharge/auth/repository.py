@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from evcharge.auth.models import ApiKey
 from evcharge.db import UtcDateTime
-from evcharge.registry.models import Customer
+from evcharge.registry.models import ChargingDevice, Contract, Customer, Gateway
 
 LAST_USED_GRANULARITY = timedelta(seconds=60)
 """Without rate limiting, `last_used` is written at most once a minute per key."""
@@ -145,3 +145,14 @@ async def has_active_admin(session: AsyncSession) -> bool:
         select(ApiKey.id).where(ApiKey.role == "admin", ApiKey.revoked_at.is_(None)).limit(1)
     )
     return found is not None
+
+
+async def device_owner(session: AsyncSession, device_id: uuid.UUID) -> uuid.UUID | None:
+    """The uuid of the customer that device `device_id` belongs to; None if no such device."""
+    owner = await session.scalar(
+        select(Contract.customer_id)
+        .join(Gateway, Gateway.contract_id == Contract.id)
+        .join(ChargingDevice, ChargingDevice.gateway_id == Gateway.id)
+        .where(ChargingDevice.id == device_id)
+    )
+    return owner
