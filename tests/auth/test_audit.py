@@ -31,10 +31,12 @@ async def test_each_write_logs_key_action_entity_and_outcome_and_reads_log_nothi
     assert len(lines) == 3
     put, post, refused = lines
     assert put | {"key_id": "env", "method": "PUT", "action": "put_customer"} == put
-    assert (put["entity_id"], put["status"], put["outcome"]) == ("/api/customers/9", 201, "ok")
+    assert (put["entity_kind"], put["entity_id"]) == ("customers", "/api/customers/9")
+    assert (put["status"], put["outcome"]) == (201, "ok")
     assert post["key_id"] == key_id
     assert post["action"] == "create_charging_information"
     assert post["entity_id"] == created.headers["Location"]
+    assert post["entity_kind"] == "charginginformation"
     assert post["outcome"] == "ok"
     assert (refused["key_id"], refused["status"], refused["outcome"]) == (key_id, 403, "refused")
 

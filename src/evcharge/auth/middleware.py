@@ -30,6 +30,17 @@ log = structlog.get_logger("evcharge.auth")
 _AUDIT_WRAPPER = structlog.make_filtering_bound_logger(logging.INFO)
 
 
+def _entity(scope: Scope, location: str | None) -> dict[str, str | None]:
+    """What a write touched, as far as the route says: the created thing's Location (kind:
+    the segment before its id), else the path (kind: the route's last fixed segment)."""
+    if location:
+        parts = [p for p in location.split("?")[0].split("/") if p]
+        return {"kind": parts[-2] if len(parts) > 1 else None, "id": location}
+    template = str(getattr(scope.get("route"), "path", "") or "")
+    fixed = [p for p in template.split("/") if p and not p.startswith("{")]
+    return {"kind": fixed[-1] if fixed else None, "id": scope["path"]}
+
+
 def audit_entity(request: Request, kind: str, entity_id: object) -> None:
     """Name the entity a write created or changed in its audit line (e.g. an order id)."""
     request.state.audit_entity = {"kind": kind, "id": str(entity_id)}
@@ -77,12 +88,8 @@ class Authenticate:
         try:
             await self.app(scope, receive, watch)
         finally:
-            route = scope.get("route")
             endpoint = scope.get("endpoint")
-            entity = scope.get("state", {}).get(AUDIT_ENTITY) or {
-                "kind": getattr(route, "name", None),
-                "id": answer["location"] or scope["path"],
-            }
+            entity = scope.get("state", {}).get(AUDIT_ENTITY) or _entity(scope, answer["location"])
             status = answer["status"]
             # Whatever EVCHARGE_LOG_LEVEL says, audit lines are written; a fresh logger
             # per line so a reconfigured pipeline (log capture in tests) sees every one.
