@@ -39,6 +39,9 @@ fmt: install
 
 check: lint test
 
+fuzz: install
+	$(BIN)/pytest tests/test_openapi_fuzz.py
+
 bench: install
 	$(BIN)/python -m bench
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 
 import asyncpg
@@ -21,6 +21,9 @@ from evcharge.app import create_app
 from evcharge.config import Settings
 from evcharge.migrations import upgrade
 from evcharge.models import metadata
+
+ADMIN_KEY = "test-admin-key-0123456789abcdef"
+"""EVCHARGE_ADMIN_KEY of the test app; the `client` fixture sends it."""
 
 POSTGRES_URL = os.environ.get("EVCHARGE_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
@@ -70,7 +73,7 @@ async def database_url(
 
 @pytest.fixture(scope="session")
 def settings(database_url: str) -> Settings:
-    return Settings(database_url=database_url, log_level="warning")
+    return Settings(database_url=database_url, log_level="warning", admin_key=ADMIN_KEY)
 
 
 @pytest.fixture(scope="session")
@@ -88,8 +91,12 @@ async def empty_tables(application: FastAPI) -> None:
 
 @pytest.fixture
 async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """An admin client (EVCHARGE_ADMIN_KEY as Bearer); tables are emptied afterwards."""
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", headers=headers
+    ) as http:
         yield http
     await empty_tables(app)
 
@@ -105,6 +112,30 @@ def clock(app: FastAPI) -> Iterator[datetime]:
     app.state.clock = lambda: NOW
     yield NOW
     app.state.clock = original
+
+
+ClientFor = Callable[..., httpx.AsyncClient]
+
+
+@pytest.fixture
+async def client_for(app: FastAPI, client: httpx.AsyncClient) -> AsyncIterator[ClientFor]:
+    """`client_for(key)`: a client sending `key` as Bearer (or `headers=` of its own);
+    each is closed, and the tables emptied (by `client`), after the test."""
+    opened: list[httpx.AsyncClient] = []
+
+    def make(key: str | None = None, headers: dict[str, str] | None = None) -> httpx.AsyncClient:
+        sent = dict(headers or {})
+        if key is not None:
+            sent["Authorization"] = f"Bearer {key}"
+        http = httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://test", headers=sent
+        )
+        opened.append(http)
+        return http
+
+    yield make
+    for http in opened:
+        await http.aclose()
 
 
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:

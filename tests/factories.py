@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
+from fastapi import FastAPI
+
+from evcharge.auth import service as auth_service
+from evcharge.auth.service import Authenticator
 
 SEED_SAMPLE = (
     b'{ "ChargingMode": 0, "SmartModeIsActive": true, "CarInfoId": "sample string 1", '
@@ -83,3 +89,32 @@ async def put_prices(
     assert response.status_code == 200, response.text
     data: dict[str, Any] = response.json()
     return data
+
+
+async def create_key(app: FastAPI, customer: int | None = None) -> tuple[str, str]:
+    """A stored key (admin without `customer`), as `evcharge keys create` makes it: (id, key)."""
+    async with app.state.sessions() as session:
+        row, key = await auth_service.create_key(
+            session, "admin" if customer is None else "customer", customer
+        )
+        await session.commit()
+        return row.id, key
+
+
+async def revoke_key(app: FastAPI, key_id: str) -> None:
+    async with app.state.sessions() as session:
+        await auth_service.revoke_key(session, key_id)
+        await session.commit()
+
+
+@contextmanager
+def rate_limited(app: FastAPI, rate: float, burst: int, clock: list[float]) -> Iterator[None]:
+    """The app's authenticator with a small bucket and a clock the test moves."""
+    authenticator: Authenticator = app.state.authenticator
+    saved = authenticator.rate, authenticator.burst, authenticator.clock
+    authenticator.rate, authenticator.burst = rate, float(burst)
+    authenticator.clock = lambda: clock[0]
+    try:
+        yield
+    finally:
+        authenticator.rate, authenticator.burst, authenticator.clock = saved

@@ -17,6 +17,7 @@ import httpx
 
 from evcharge.app import create_app
 from evcharge.config import Settings
+from tests.conftest import ADMIN_KEY
 from tests.factories import device_path, register_device
 
 EVCHARGE = [sys.executable, "-m", "evcharge"]
@@ -72,7 +73,7 @@ def test_db_upgrade_then_current_reports_up_to_date(tmp_path: Path) -> None:
 
 def test_served_requests_are_logged_as_one_json_line_each(tmp_path: Path) -> None:
     port = free_port()
-    env = environment(tmp_path, EVCHARGE_PORT=str(port))
+    env = environment(tmp_path, EVCHARGE_PORT=str(port), EVCHARGE_ADMIN_KEY=ADMIN_KEY)
     assert run("db", "upgrade", env=env).returncode == 0
     server = subprocess.Popen(
         [*EVCHARGE, "serve"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
@@ -87,7 +88,8 @@ def test_served_requests_are_logged_as_one_json_line_each(tmp_path: Path) -> Non
                 assert time.monotonic() < deadline, "server did not start"
                 time.sleep(0.1)
         response = httpx.get(
-            f"http://127.0.0.1:{port}/api/Customers?pageSize=5", headers={"X-Request-Id": "abc123"}
+            f"http://127.0.0.1:{port}/api/Customers?pageSize=5",
+            headers={"X-Request-Id": "abc123", "X-Api-Key": ADMIN_KEY},
         )
         assert response.status_code == 200
         assert response.headers["X-Request-Id"] == "abc123"
@@ -165,9 +167,11 @@ def test_bad_price_file_is_one_line_naming_the_slot(tmp_path: Path) -> None:
 
 
 async def _register_smart_devices(database_url: str, *, count: int, deadline: datetime) -> None:
-    app = create_app(Settings(database_url=database_url, log_level="error"))
+    app = create_app(Settings(database_url=database_url, log_level="error", admin_key=ADMIN_KEY))
+    transport = httpx.ASGITransport(app=app)
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://cli"
+        transport=transport, base_url="http://cli", headers=headers
     ) as client:
         for device in range(1, count + 1):
             await register_device(client, device=device, price_area="BE", gateway_max_power_kw=22)

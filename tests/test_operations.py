@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from evcharge.app import create_app
 from evcharge.config import Settings
+from tests.conftest import ADMIN_KEY
 
 UNREACHABLE = "postgresql://postgres@127.0.0.1:9/nowhere"
 
@@ -17,9 +18,14 @@ UNREACHABLE = "postgresql://postgres@127.0.0.1:9/nowhere"
 @pytest.fixture
 async def offline_client() -> AsyncIterator[httpx.AsyncClient]:
     """An app whose database does not answer (nothing listens on port 9)."""
-    app = create_app(Settings(database_url=UNREACHABLE, db_timeout_seconds=1, log_level="error"))
+    settings = Settings(
+        database_url=UNREACHABLE, db_timeout_seconds=1, log_level="error", admin_key=ADMIN_KEY
+    )
+    app = create_app(settings)
+    headers = {"Authorization": f"Bearer {ADMIN_KEY}"}
+    transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=app), base_url="http://test"
+        transport=transport, base_url="http://test", headers=headers
     ) as http:
         yield http
     await app.state.engine.dispose()
@@ -54,6 +60,16 @@ async def test_requests_answer_503_with_retry_after_while_the_database_is_away(
         assert response.status_code == 503
         assert response.headers["Retry-After"].isdigit()
         assert "unavailable" in response.json()["Message"]
+
+
+async def test_a_stored_key_cannot_be_checked_while_the_database_is_away_so_503(
+    offline_client: httpx.AsyncClient,
+) -> None:
+    stored_key = "evk_0123456789abcdef_" + "x" * 43
+    headers = {"Authorization": f"Bearer {stored_key}"}
+    response = await offline_client.get("/api/customers", headers=headers)
+    assert response.status_code == 503
+    assert response.headers["Retry-After"].isdigit()
 
 
 async def test_sqlite_runs_in_wal_mode_with_full_synchronous(

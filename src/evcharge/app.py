@@ -6,9 +6,14 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
 from evcharge import health, logs
+from evcharge.auth.limits import BodyLimits
+from evcharge.auth.middleware import Authenticate
+from evcharge.auth.openapi import document_security
+from evcharge.auth.principal import route_guard
+from evcharge.auth.service import Authenticator
 from evcharge.charging_info.router import router as charging_info_router
 from evcharge.compat import errors
 from evcharge.compat.routing import CaseInsensitivePaths, literal_segments
@@ -28,6 +33,10 @@ evcharge serves two ASP.NET-era API families exactly as their clients expect:
   errors as `{"Message", "ModelState"}`.
 * **Family B — charge orders** (`api/ChargeOrder/…`): orders in JSON, XML or form,
   answered with the `ResultMessage` envelope.
+
+Every operation except `/healthz` and `/readyz` needs an API key, sent as
+`Authorization: Bearer <key>`, as `X-Api-Key: <key>`, or as the password of HTTP Basic.
+A customer key sees only its own customer's things; anything else answers 404.
 """
 
 
@@ -41,17 +50,31 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         yield
         await engine.dispose()
 
-    app = FastAPI(title="evcharge", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="evcharge",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(route_guard)],
+    )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.clock = system_clock
+    app.state.authenticator = Authenticator(settings, engine)
 
     routers = [health.router, registry_router, charging_info_router, plans_router, prices_router]
     for router in routers:
         app.include_router(router)
     errors.install(app)
+    # Outermost last: log → body limits → canonical paths → key (before any unit of work).
+    app.add_middleware(Authenticate, authenticator=app.state.authenticator)
     app.add_middleware(CaseInsensitivePaths, words=literal_segments(routers))
+    app.add_middleware(
+        BodyLimits,
+        max_bytes=settings.max_body_bytes,
+        timeout_seconds=settings.body_timeout_seconds,
+    )
     app.add_middleware(logs.RequestLog)
     _document_bodies(app)
     return app
@@ -65,6 +88,7 @@ def _document_bodies(app: FastAPI) -> None:
         if app.openapi_schema is None:
             schema = generate()
             finish_openapi(schema)
+            document_security(schema)
             app.openapi_schema = schema
         return app.openapi_schema
 

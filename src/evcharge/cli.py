@@ -1,4 +1,4 @@
-"""The `evcharge` command: serve, db."""
+"""The `evcharge` command: serve, db, keys."""
 
 from __future__ import annotations
 
@@ -23,7 +23,9 @@ app = typer.Typer(help="evcharge: EV-charging backend.", no_args_is_help=True, a
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 prices_app = typer.Typer(help="Spot prices per price area.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+keys_app = typer.Typer(help="API keys (only a hash of each key is stored).", no_args_is_help=True)
 app.add_typer(prices_app, name="prices")
+app.add_typer(keys_app, name="keys")
 T = TypeVar("T")
 Factory = async_sessionmaker[AsyncSession]
 
@@ -73,6 +75,7 @@ def serve(
         raise _fail(str(exc)) from None
     except Exception as exc:
         raise _fail(f"cannot reach the database ({type(exc).__name__}: {exc})") from None
+    _first_run_admin_key(settings)
 
     uvicorn.run(
         "evcharge.app:create_app",
@@ -83,7 +86,133 @@ def serve(
         log_level=settings.log_level,
         access_log=False,
         proxy_headers=False,
+        timeout_keep_alive=settings.keep_alive_seconds,
+        h11_max_incomplete_event_size=16 * 1024,
+        http=_http_protocol(),
     )
+
+
+def _http_protocol() -> type | str:
+    """uvicorn's httptools protocol with a header timeout; plain "auto" without httptools."""
+    try:
+        from evcharge.auth.slow_clients import HeaderTimeoutProtocol
+    except ImportError:
+        return "auto"
+    return HeaderTimeoutProtocol
+
+
+def _in_session(settings: Settings, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run `work` in one unit of work (committed when it returns)."""
+    from evcharge.db import unit_of_work
+
+    async def run(factory: Factory) -> T:
+        async with unit_of_work(factory) as session:
+            return await work(session)
+
+    return _with_database(settings, run)
+
+
+def _first_run_admin_key(settings: Settings) -> None:
+    """No EVCHARGE_ADMIN_KEY and no usable admin key stored: create one, print it once,
+    and keep it in ./var/admin.key (0600) so `make run` stays a single command."""
+    if settings.admin_key is not None:
+        return
+    from evcharge.auth import repository, service
+
+    async def ensure(session: AsyncSession) -> str | None:
+        if await repository.has_active_admin(session):
+            return None
+        _row, key = await service.create_key(session, "admin")
+        return key
+
+    key = _in_session(settings, ensure)
+    if key is None:
+        return
+    service.write_key_file(settings.admin_key_file, key)
+    typer.echo(
+        f"First run: created an admin API key (shown once; also in {settings.admin_key_file}, "
+        f"mode 0600):\n\n    {key}\n\n"
+        f'Call the API with:  curl -H "Authorization: Bearer $(cat {settings.admin_key_file})" '
+        f"http://{settings.host}:{settings.port}/api/customers\n"
+    )
+
+
+@keys_app.command("create")
+def keys_create(
+    role: Annotated[
+        str | None, typer.Option(help="admin (default without --customer) or customer.")
+    ] = None,
+    customer: Annotated[
+        int | None, typer.Option(help="Customer number (CustomerId) the key is limited to.")
+    ] = None,
+) -> None:
+    """Create a key and print it once; only its hash is stored."""
+    from evcharge.auth import service
+
+    chosen = role or ("customer" if customer is not None else None)
+    if chosen not in ("admin", "customer"):
+        raise _fail("give --role admin or --customer N", 2)
+    if chosen == "admin" and customer is not None:
+        raise _fail("an admin key is not limited to a customer; drop --customer", 2)
+    if chosen == "customer" and customer is None:
+        raise _fail("a customer key needs --customer N", 2)
+    settings = _settings()
+
+    async def create(session: AsyncSession) -> tuple[str, str]:
+        row, key = await service.create_key(
+            session, "admin" if chosen == "admin" else "customer", customer
+        )
+        return row.id, key
+
+    key_id, key = _in_session(settings, create)
+    scope = "admin" if customer is None else f"customer {customer}"
+    typer.echo(f"created key {key_id} ({scope}); it is shown only this once:", err=True)
+    typer.echo(key)
+
+
+@keys_app.command("list")
+def keys_list() -> None:
+    """Every key: id, role, customer, created, last used, revoked (never the key)."""
+    from evcharge.auth import repository
+
+    settings = _settings()
+    rows = _in_session(settings, repository.all_keys)
+    line = "{:<16}  {:<8}  {:>10}  {:<20}  {:<20}  {}"
+    typer.echo(line.format("id", "role", "customer", "created", "last used", "revoked"))
+    for row in rows:
+        customer = "" if row.customer_number is None else str(row.customer_number)
+        typer.echo(
+            line.format(
+                row.id,
+                row.role,
+                customer,
+                _when(row.created),
+                _when(row.last_used),
+                _when(row.revoked_at),
+            ).rstrip()
+        )
+
+
+@keys_app.command("revoke")
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id (see keys list).")]) -> None:
+    """Revoke a key; requests bearing it are refused from the next one on."""
+    from evcharge.auth import service
+
+    settings = _settings()
+
+    async def revoke(session: AsyncSession) -> None:
+        await service.revoke_key(session, key_id)
+
+    _in_session(settings, revoke)
+    typer.echo(f"revoked {key_id}")
+
+
+def _when(value: object) -> str:
+    from datetime import datetime
+
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%SZ")
+    return ""
 
 
 @db_app.command("upgrade")
@@ -151,6 +280,8 @@ def _with_database(settings: Settings, work: Callable[[Factory], Awaitable[T]]) 
             f"{field}: {' '.join(problems)}" for field, problems in exc.errors.items()
         )
         raise _fail(f"{exc.message} {details}".strip()) from None
+    except Exception as exc:  # the database refused or is away: one line, no traceback
+        raise _fail(f"database error ({type(exc).__name__}: {exc})") from None
 
 
 def _planning(settings: Settings) -> PlanContext:

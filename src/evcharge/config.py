@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SQLITE_PATH = Path("var") / "evcharge.db"
@@ -38,6 +38,15 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=100, ge=1, le=10_000)
     default_page_size: int = Field(default=50, ge=1, le=10_000)
     charging_efficiency: float = Field(default=0.9, gt=0, le=1)
+    # Keys and limits (docs/security.md).
+    admin_key: SecretStr | None = Field(default=None, min_length=16)
+    admin_key_file: Path = Path("var") / "admin.key"
+    rate_limit_per_second: float = Field(default=50.0, ge=0)
+    rate_limit_burst: int = Field(default=100, ge=1)
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    body_timeout_seconds: float = Field(default=30.0, gt=0)
+    keep_alive_seconds: int = Field(default=5, ge=1)
+    header_timeout_seconds: float = Field(default=10.0, gt=0)
 
     @field_validator("database_url")
     @classmethod

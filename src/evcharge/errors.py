@@ -42,3 +42,28 @@ class Conflict(DomainError):
 class Unavailable(DomainError):
     status = 503
     default_message = "The database is unavailable; retry shortly."
+
+
+class Unauthorized(DomainError):
+    status = 401
+    default_message = "Authorization has been denied for this request."
+
+
+class Forbidden(DomainError):
+    status = 403
+    default_message = "This API key may not do that."
+
+
+class RequestTimeout(DomainError):
+    status = 408
+    default_message = "The request body did not arrive in time."
+
+
+class PayloadTooLarge(DomainError):
+    status = 413
+    default_message = "The request body is too large."
+
+
+class TooManyRequests(DomainError):
+    status = 429
+    default_message = "Too many requests for this API key; retry after the time in Retry-After."

@@ -1,5 +1,6 @@
 """Every table, imported in one place for migrations and tests."""
 
+from evcharge.auth.models import ApiKey
 from evcharge.charging_info.models import ChargingInformation
 from evcharge.db import metadata
 from evcharge.plans.models import ChargePlan
@@ -7,6 +8,7 @@ from evcharge.prices.models import PriceArea, PriceSlotRow
 from evcharge.registry.models import ChargingDevice, Contract, Customer, Gateway
 
 __all__ = [
+    "ApiKey",
     "ChargePlan",
     "ChargingDevice",
     "ChargingInformation",

@@ -5,10 +5,11 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
 from starlette.responses import Response
 
+from evcharge.auth.principal import CustomerTree
 from evcharge.charging_info import service
 from evcharge.charging_info.schemas import EvChargingInfo, EvChargingInformationReq
 from evcharge.compat.paging import Pages
@@ -19,7 +20,13 @@ from evcharge.plans.context import Planning
 from evcharge.registry.repository import Path
 from evcharge.registry.schemas import Page
 
-router = APIRouter(prefix="/api/customers", tags=["seed A: charging information"])
+# A customer key may POST its own devices' charging information (what the home app
+# does); clearing the history is an admin step before deleting the device.
+router = APIRouter(
+    prefix="/api/customers",
+    tags=["seed A: charging information"],
+    dependencies=[Depends(CustomerTree(customer_writes=frozenset({"POST"})))],
+)
 
 DEVICE = (
     "/{customerId}/contracts/{contractNo}/gateways/{gatewayAssetId}"

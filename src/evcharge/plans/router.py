@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Depends
 from starlette.responses import Response
 
+from evcharge.auth.principal import CustomerTree
 from evcharge.compat.params import ContractNo, CustomerNo, DeviceNo, GatewayNo
 from evcharge.compat.webapi import errors_doc, reply
 from evcharge.db import Session
@@ -12,7 +13,9 @@ from evcharge.plans import service
 from evcharge.plans.schemas import EvChargePlan
 from evcharge.registry.repository import Path
 
-router = APIRouter(prefix="/api/customers", tags=["smart charging"])
+router = APIRouter(
+    prefix="/api/customers", tags=["smart charging"], dependencies=[Depends(CustomerTree())]
+)
 
 
 @router.get(

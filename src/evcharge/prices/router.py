@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi import Path as PathParam
 from starlette.responses import Response
 
+from evcharge.auth.principal import CustomerScoped
 from evcharge.compat.dates import parse_datetime
 from evcharge.compat.webapi import body_doc, errors_doc, read_body, reply
 from evcharge.db import Session
@@ -68,6 +69,7 @@ async def put_prices(
 @router.get("/{priceArea}", response_model=schemas.PriceSeries, responses=errors_doc(400, 404, 503))
 async def get_prices(
     session: Session,
+    _caller: CustomerScoped,
     planning: Planning,
     area: Area,
     start: Annotated[str | None, Query(alias="from", description="ISO 8601; default: now")] = None,
@@ -75,7 +77,8 @@ async def get_prices(
         str | None, Query(alias="to", description="ISO 8601; default: from + 48 h")
     ] = None,
 ) -> Response:
-    """The area's slots overlapping [from, to) (at most 31 days)."""
+    """The area's slots overlapping [from, to) (at most 31 days). Market data: customer
+    keys may read it too; uploading is for admin keys."""
     first = _instant("from", start, planning.now)
     last = _instant("to", end, first + timedelta(hours=48))
     return reply(await service.series(session, area.upper(), first, last))

@@ -3,10 +3,11 @@ while children exist."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from sqlalchemy import select
 from starlette.responses import Response
 
+from evcharge.auth.principal import CurrentPrincipal, CustomerTree
 from evcharge.charging_info import service as charging_info
 from evcharge.charging_info.schemas import EvChargingInfo
 from evcharge.compat.paging import Pages
@@ -18,7 +19,10 @@ from evcharge.registry import schemas, service
 from evcharge.registry.models import ChargingDevice, Contract, Customer, Gateway
 from evcharge.registry.repository import Chain, Path, page_of, resolve
 
-router = APIRouter(prefix="/api/customers", tags=["registry"])
+# Customer keys read their own tree only; registry writes are for admin keys (403).
+router = APIRouter(
+    prefix="/api/customers", tags=["registry"], dependencies=[Depends(CustomerTree())]
+)
 
 CUSTOMER = "/{customerId}"
 CONTRACT = CUSTOMER + "/contracts/{contractNo}"
@@ -95,10 +99,11 @@ def _put_reply(request: Request, wire: schemas.Entity, created: bool) -> Respons
 
 
 @router.get("", response_model=schemas.Page[schemas.Customer], responses=READ_ERRORS)
-async def list_customers(session: Session, paging: Pages) -> Response:
-    rows, total = await page_of(
-        session, select(Customer).order_by(Customer.number), page=paging.page, size=paging.size
-    )
+async def list_customers(session: Session, paging: Pages, principal: CurrentPrincipal) -> Response:
+    query = select(Customer).order_by(Customer.number)
+    if not principal.is_admin:
+        query = query.where(Customer.number == principal.customer_number)
+    rows, total = await page_of(session, query, page=paging.page, size=paging.size)
     return reply(
         schemas.Page[schemas.Customer](
             items=[customer_wire(c) for c in rows],

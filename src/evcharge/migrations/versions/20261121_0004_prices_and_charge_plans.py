@@ -1,7 +1,7 @@
 """prices and charge plans
 
 Revision ID: 0004
-Revises: 0001
+Revises: 0003
 Create Date: 2026-11-21 05:40:43.368654
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import evcharge.db
 
 revision: str = "0004"
-down_revision: str | None = "0001"
+down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
