@@ -24,7 +24,7 @@ from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 
 from evcharge.errors import Forbidden, NotFound, Unauthorized
-from evcharge.registry.repository import Path
+from evcharge.registry.paths import Path
 
 Role = Literal["admin", "customer"]
 

@@ -13,11 +13,10 @@ from evcharge.auth.principal import CustomerTree
 from evcharge.charging_info import service
 from evcharge.charging_info.schemas import EvChargingInfo, EvChargingInformationReq
 from evcharge.compat.paging import Pages
-from evcharge.compat.params import ContractNo, CustomerNo, DeviceNo, GatewayNo
 from evcharge.compat.webapi import body_doc, errors_doc, read_body, reply
 from evcharge.db import Session
 from evcharge.plans.context import Planning
-from evcharge.registry.repository import Path
+from evcharge.registry.paths import DevicePath
 from evcharge.registry.schemas import Page
 
 # A customer key may POST its own devices' charging information (what the home app
@@ -44,17 +43,10 @@ HISTORY = DEVICE + "/charginginformation"
     summary="Create a device charging information entity.",
 )
 async def create_charging_information(
-    request: Request,
-    session: Session,
-    planning: Planning,
-    customer_id: CustomerNo,
-    contract_no: ContractNo,
-    gateway_no: GatewayNo,
-    device_no: DeviceNo,
+    request: Request, session: Session, planning: Planning, path: DevicePath
 ) -> Response:
     """The seed endpoint. On success, returns the new entity (201, Location of the version)."""
     body = await read_body(request, EvChargingInformationReq)
-    path = Path(customer_id, contract_no, gateway_no, device_no)
     info = await service.create(session, path, body, planning)
     return reply(
         info, 201, {"Location": f"{request.url.path.rstrip('/')}/charginginformation/{info.id}"}
@@ -62,16 +54,8 @@ async def create_charging_information(
 
 
 @router.get(HISTORY, response_model=Page[EvChargingInfo], responses=errors_doc(400, 404, 503))
-async def list_charging_information(
-    session: Session,
-    paging: Pages,
-    customer_id: CustomerNo,
-    contract_no: ContractNo,
-    gateway_no: GatewayNo,
-    device_no: DeviceNo,
-) -> Response:
+async def list_charging_information(session: Session, paging: Pages, path: DevicePath) -> Response:
     """Every version, newest first."""
-    path = Path(customer_id, contract_no, gateway_no, device_no)
     items, total = await service.history(session, path, page=paging.page, size=paging.size)
     return reply(
         Page[EvChargingInfo](
@@ -84,26 +68,15 @@ async def list_charging_information(
     HISTORY + "/{infoId}", response_model=EvChargingInfo, responses=errors_doc(400, 404, 503)
 )
 async def get_charging_information(
-    session: Session,
-    customer_id: CustomerNo,
-    contract_no: ContractNo,
-    gateway_no: GatewayNo,
-    device_no: DeviceNo,
-    info_id: Annotated[uuid.UUID, PathParam(alias="infoId")],
+    session: Session, path: DevicePath, info_id: Annotated[uuid.UUID, PathParam(alias="infoId")]
 ) -> Response:
-    path = Path(customer_id, contract_no, gateway_no, device_no)
     return reply(await service.one(session, path, info_id))
 
 
 @router.delete(HISTORY, status_code=204, responses=errors_doc(400, 404, 503))
 async def clear_charging_information(
-    session: Session,
-    planning: Planning,
-    customer_id: CustomerNo,
-    contract_no: ContractNo,
-    gateway_no: GatewayNo,
-    device_no: DeviceNo,
+    session: Session, planning: Planning, path: DevicePath
 ) -> Response:
     """Delete every version: the explicit step before the device itself can be deleted."""
-    await service.clear(session, Path(customer_id, contract_no, gateway_no, device_no), planning)
+    await service.clear(session, path, planning)
     return Response(status_code=204)

@@ -12,7 +12,8 @@ from evcharge.charging_info.schemas import EvChargingInfo, EvChargingInformation
 from evcharge.errors import Invalid, NotFound
 from evcharge.plans import service as plans
 from evcharge.plans.context import PlanContext
-from evcharge.registry.repository import Chain, Path, page_of, resolve
+from evcharge.registry.paths import Path
+from evcharge.registry.repository import Chain, page_of, resolve
 
 
 def _check_ids(body: EvChargingInformationReq, chain: Chain, path: Path) -> str:

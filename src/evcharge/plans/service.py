@@ -24,7 +24,8 @@ from evcharge.plans.schemas import EvChargePlan, EvChargePlanSlot
 from evcharge.prices.models import PriceArea
 from evcharge.prices.repository import known_prices
 from evcharge.registry.models import ChargingDevice, Gateway
-from evcharge.registry.repository import Path, resolve
+from evcharge.registry.paths import Path
+from evcharge.registry.repository import resolve
 
 DEFAULT_HORIZON = timedelta(hours=48)
 MAX_HORIZON = timedelta(days=8)

@@ -10,30 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evcharge.errors import NotFound
 from evcharge.registry.models import ChargingDevice, Contract, Customer, Gateway
-
-LEVELS = ("customer", "contract", "gateway", "EV charging device")
-
-
-@dataclass(frozen=True, slots=True)
-class Path:
-    """The integer numbers of a seed path, outermost first."""
-
-    customer: int
-    contract: int | None = None
-    gateway: int | None = None
-    device: int | None = None
-
-    def name(self, level: int) -> str:
-        """ "Gateway 7" for level 3."""
-        number = (self.customer, self.contract, self.gateway, self.device)[level - 1]
-        return f"{LEVELS[level - 1]} {number}".capitalize().replace("Ev ", "EV ")
-
-    def missing(self, level: int) -> str:
-        """ "No gateway 7 exists under contract 6 of customer 1." for level 3."""
-        numbers = (self.customer, self.contract, self.gateway, self.device)
-        names = [f"{LEVELS[i]} {numbers[i]}" for i in range(level)]
-        parents = " of ".join(reversed(names[:-1]))
-        return f"No {names[-1]} exists" + (f" under {parents}." if parents else ".")
+from evcharge.registry.paths import Path
 
 
 @dataclass(frozen=True, slots=True)

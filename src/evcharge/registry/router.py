@@ -11,13 +11,13 @@ from evcharge.auth.principal import CurrentPrincipal, CustomerTree
 from evcharge.charging_info import service as charging_info
 from evcharge.charging_info.schemas import EvChargingInfo
 from evcharge.compat.paging import Pages
-from evcharge.compat.params import ContractNo, CustomerNo, DeviceNo, GatewayNo
 from evcharge.compat.webapi import body_doc, errors_doc, read_body, reply
 from evcharge.db import Session
 from evcharge.plans.context import Planning
 from evcharge.registry import schemas, service
 from evcharge.registry.models import ChargingDevice, Contract, Customer, Gateway
-from evcharge.registry.repository import Chain, Path, page_of, resolve
+from evcharge.registry.paths import ContractPath, CustomerPath, DevicePath, GatewayPath
+from evcharge.registry.repository import Chain, page_of, resolve
 
 # Customer keys read their own tree only; registry writes are for admin keys (403).
 router = APIRouter(
@@ -121,21 +121,21 @@ async def list_customers(session: Session, paging: Pages, principal: CurrentPrin
     responses={201: {"model": schemas.Customer}, **WRITE_ERRORS},
     openapi_extra=body_doc(schemas.CustomerPut),
 )
-async def put_customer(request: Request, session: Session, customer_id: CustomerNo) -> Response:
+async def put_customer(request: Request, session: Session, path: CustomerPath) -> Response:
     body = await read_body(request, schemas.CustomerPut)
-    customer, created = await service.put_customer(session, customer_id, body)
+    customer, created = await service.put_customer(session, path.customer, body)
     return _put_reply(request, customer_wire(customer), created)
 
 
 @router.get(CUSTOMER, response_model=schemas.Customer, responses=READ_ERRORS)
-async def get_customer(session: Session, customer_id: CustomerNo) -> Response:
-    chain = await resolve(session, Path(customer_id), depth=1)
+async def get_customer(session: Session, path: CustomerPath) -> Response:
+    chain = await resolve(session, path, depth=1)
     return reply(customer_wire(chain.customer))
 
 
 @router.delete(CUSTOMER, status_code=204, responses=DELETE_ERRORS)
-async def delete_customer(session: Session, customer_id: CustomerNo) -> Response:
-    await service.delete(session, Path(customer_id), depth=1)
+async def delete_customer(session: Session, path: CustomerPath) -> Response:
+    await service.delete(session, path, depth=1)
     return Response(status_code=204)
 
 
@@ -145,8 +145,8 @@ async def delete_customer(session: Session, customer_id: CustomerNo) -> Response
 @router.get(
     CUSTOMER + "/contracts", response_model=schemas.Page[schemas.Contract], responses=READ_ERRORS
 )
-async def list_contracts(session: Session, paging: Pages, customer_id: CustomerNo) -> Response:
-    chain = await resolve(session, Path(customer_id), depth=1)
+async def list_contracts(session: Session, paging: Pages, path: CustomerPath) -> Response:
+    chain = await resolve(session, path, depth=1)
     query = (
         select(Contract).where(Contract.customer_id == chain.customer.id).order_by(Contract.number)
     )
@@ -165,26 +165,20 @@ async def list_contracts(session: Session, paging: Pages, customer_id: CustomerN
     responses={201: {"model": schemas.Contract}, **WRITE_ERRORS},
     openapi_extra=body_doc(schemas.ContractPut),
 )
-async def put_contract(
-    request: Request, session: Session, customer_id: CustomerNo, contract_no: ContractNo
-) -> Response:
+async def put_contract(request: Request, session: Session, path: ContractPath) -> Response:
     body = await read_body(request, schemas.ContractPut)
-    chain, created = await service.put_contract(session, Path(customer_id, contract_no), body)
+    chain, created = await service.put_contract(session, path, body)
     return _put_reply(request, contract_wire(chain), created)
 
 
 @router.get(CONTRACT, response_model=schemas.Contract, responses=READ_ERRORS)
-async def get_contract(
-    session: Session, customer_id: CustomerNo, contract_no: ContractNo
-) -> Response:
-    return reply(contract_wire(await resolve(session, Path(customer_id, contract_no), depth=2)))
+async def get_contract(session: Session, path: ContractPath) -> Response:
+    return reply(contract_wire(await resolve(session, path, depth=2)))
 
 
 @router.delete(CONTRACT, status_code=204, responses=DELETE_ERRORS)
-async def delete_contract(
-    session: Session, customer_id: CustomerNo, contract_no: ContractNo
-) -> Response:
-    await service.delete(session, Path(customer_id, contract_no), depth=2)
+async def delete_contract(session: Session, path: ContractPath) -> Response:
+    await service.delete(session, path, depth=2)
     return Response(status_code=204)
 
 
@@ -194,10 +188,8 @@ async def delete_contract(
 @router.get(
     CONTRACT + "/gateways", response_model=schemas.Page[schemas.Gateway], responses=READ_ERRORS
 )
-async def list_gateways(
-    session: Session, paging: Pages, customer_id: CustomerNo, contract_no: ContractNo
-) -> Response:
-    chain = await resolve(session, Path(customer_id, contract_no), depth=2)
+async def list_gateways(session: Session, paging: Pages, path: ContractPath) -> Response:
+    chain = await resolve(session, path, depth=2)
     assert chain.contract is not None
     query = select(Gateway).where(Gateway.contract_id == chain.contract.id).order_by(Gateway.number)
     rows, total = await page_of(session, query, page=paging.page, size=paging.size)
@@ -216,33 +208,21 @@ async def list_gateways(
     openapi_extra=body_doc(schemas.GatewayPut),
 )
 async def put_gateway(
-    request: Request,
-    session: Session,
-    planning: Planning,
-    customer_id: CustomerNo,
-    contract_no: ContractNo,
-    gateway_no: GatewayNo,
+    request: Request, session: Session, planning: Planning, path: GatewayPath
 ) -> Response:
     body = await read_body(request, schemas.GatewayPut)
-    path = Path(customer_id, contract_no, gateway_no)
     chain, created = await service.put_gateway(session, path, body, planning)
     return _put_reply(request, gateway_wire(chain), created)
 
 
 @router.get(GATEWAY, response_model=schemas.Gateway, responses=READ_ERRORS)
-async def get_gateway(
-    session: Session, customer_id: CustomerNo, contract_no: ContractNo, gateway_no: GatewayNo
-) -> Response:
-    return reply(
-        gateway_wire(await resolve(session, Path(customer_id, contract_no, gateway_no), depth=3))
-    )
+async def get_gateway(session: Session, path: GatewayPath) -> Response:
+    return reply(gateway_wire(await resolve(session, path, depth=3)))
 
 
 @router.delete(GATEWAY, status_code=204, responses=DELETE_ERRORS)
-async def delete_gateway(
-    session: Session, customer_id: CustomerNo, contract_no: ContractNo, gateway_no: GatewayNo
-) -> Response:
-    await service.delete(session, Path(customer_id, contract_no, gateway_no), depth=3)
+async def delete_gateway(session: Session, path: GatewayPath) -> Response:
+    await service.delete(session, path, depth=3)
     return Response(status_code=204)
 
 
@@ -254,14 +234,8 @@ async def delete_gateway(
     response_model=schemas.Page[schemas.Device],
     responses=READ_ERRORS,
 )
-async def list_devices(
-    session: Session,
-    paging: Pages,
-    customer_id: CustomerNo,
-    contract_no: ContractNo,
-    gateway_no: GatewayNo,
-) -> Response:
-    chain = await resolve(session, Path(customer_id, contract_no, gateway_no), depth=3)
+async def list_devices(session: Session, paging: Pages, path: GatewayPath) -> Response:
+    chain = await resolve(session, path, depth=3)
     assert chain.gateway is not None
     query = (
         select(ChargingDevice)
@@ -284,16 +258,9 @@ async def list_devices(
     openapi_extra=body_doc(schemas.DevicePut),
 )
 async def put_device(
-    request: Request,
-    session: Session,
-    planning: Planning,
-    customer_id: CustomerNo,
-    contract_no: ContractNo,
-    gateway_no: GatewayNo,
-    device_no: DeviceNo,
+    request: Request, session: Session, planning: Planning, path: DevicePath
 ) -> Response:
     body = await read_body(request, schemas.DevicePut)
-    path = Path(customer_id, contract_no, gateway_no, device_no)
     chain, created = await service.put_device(session, path, body, planning)
     assert chain.device is not None
     info = await charging_info.current(session, chain.device.id, path)
@@ -301,27 +268,14 @@ async def put_device(
 
 
 @router.get(DEVICE, response_model=schemas.Device, responses=READ_ERRORS)
-async def get_device(
-    session: Session,
-    customer_id: CustomerNo,
-    contract_no: ContractNo,
-    gateway_no: GatewayNo,
-    device_no: DeviceNo,
-) -> Response:
+async def get_device(session: Session, path: DevicePath) -> Response:
     """The device, its current charging information embedded as `EvChargingInfo` (or null)."""
-    path = Path(customer_id, contract_no, gateway_no, device_no)
     chain = await resolve(session, path, depth=4)
     assert chain.device is not None
     return reply(device_wire(chain, await charging_info.current(session, chain.device.id, path)))
 
 
 @router.delete(DEVICE, status_code=204, responses=DELETE_ERRORS)
-async def delete_device(
-    session: Session,
-    customer_id: CustomerNo,
-    contract_no: ContractNo,
-    gateway_no: GatewayNo,
-    device_no: DeviceNo,
-) -> Response:
-    await service.delete(session, Path(customer_id, contract_no, gateway_no, device_no), depth=4)
+async def delete_device(session: Session, path: DevicePath) -> Response:
+    await service.delete(session, path, depth=4)
     return Response(status_code=204)

@@ -16,7 +16,8 @@ from evcharge.plans import service as plans
 from evcharge.plans.context import PlanContext
 from evcharge.registry import schemas
 from evcharge.registry.models import ChargingDevice, Contract, Customer, Gateway
-from evcharge.registry.repository import Chain, Path, count_children, resolve
+from evcharge.registry.paths import Path
+from evcharge.registry.repository import Chain, count_children, resolve
 
 
 async def _insert(session: AsyncSession, entity: Any, what: str) -> None:
