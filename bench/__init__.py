@@ -1,1 +1,1 @@
-"""Benchmarks: each sub-package runs on its own (`python -m bench.<name>`); `make bench` runs all."""
+"""Benchmarks: each sub-package runs on its own (`python -m bench.<name>`); `make bench` all."""

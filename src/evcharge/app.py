@@ -11,10 +11,12 @@ from fastapi import FastAPI
 from evcharge import health, logs
 from evcharge.charging_info.router import router as charging_info_router
 from evcharge.compat import errors
+from evcharge.compat.envelope import render_error
 from evcharge.compat.routing import CaseInsensitivePaths, literal_segments
 from evcharge.compat.webapi import finish_openapi
 from evcharge.config import Settings, get_settings
 from evcharge.db import create_engine, session_factory
+from evcharge.orders.router import router as orders_router
 from evcharge.registry.router import router as registry_router
 
 DESCRIPTION = """
@@ -43,10 +45,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
 
-    routers = [health.router, registry_router, charging_info_router]
+    routers = [health.router, registry_router, charging_info_router, orders_router]
     for router in routers:
         app.include_router(router)
     errors.install(app)
+    errors.register_family("/api/chargeorder", render_error)
     app.add_middleware(CaseInsensitivePaths, words=literal_segments(routers))
     app.add_middleware(logs.RequestLog)
     _document_bodies(app)

@@ -42,3 +42,8 @@ class Conflict(DomainError):
 class Unavailable(DomainError):
     status = 503
     default_message = "The database is unavailable; retry shortly."
+
+
+class Unprocessable(DomainError):
+    status = 422
+    default_message = "The request is well-formed but cannot be processed."

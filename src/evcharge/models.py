@@ -2,6 +2,15 @@
 
 from evcharge.charging_info.models import ChargingInformation
 from evcharge.db import metadata
+from evcharge.orders.models import ChargeOrder
 from evcharge.registry.models import ChargingDevice, Contract, Customer, Gateway
 
-__all__ = ["ChargingDevice", "ChargingInformation", "Contract", "Customer", "Gateway", "metadata"]
+__all__ = [
+    "ChargeOrder",
+    "ChargingDevice",
+    "ChargingInformation",
+    "Contract",
+    "Customer",
+    "Gateway",
+    "metadata",
+]
