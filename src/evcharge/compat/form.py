@@ -10,9 +10,9 @@ FORM_TYPE = "application/x-www-form-urlencoded"
 MAX_FIELDS = 100
 
 
-def parse_form(raw: bytes, charset: str) -> dict[str, str | None]:
-    """{key: value} of a form body. Quirk kept: an empty value is null (MVC binds '' as
-    null). A key sent twice is refused rather than silently picking one."""
+def parse_form(raw: bytes, charset: str) -> dict[str, str]:
+    """{key: value} of a form body. Quirk kept: an empty value is as if not sent (MVC binds
+    '' as null). A key sent twice is refused rather than silently picking one."""
     text = decode(raw, charset)
     try:
         pairs = parse_qsl(
@@ -20,11 +20,12 @@ def parse_form(raw: bytes, charset: str) -> dict[str, str | None]:
         )
     except ValueError as exc:
         raise BodyError(f"The form body cannot be read: {exc}.") from None
-    fields: dict[str, str | None] = {}
+    fields: dict[str, str] = {}
     seen: set[str] = set()
     for key, value in pairs:
         if key.lower() in seen:
             raise BodyError(f"Field '{key}' appears more than once.", key)
         seen.add(key.lower())
-        fields[key] = value or None
+        if value:
+            fields[key] = value
     return fields

@@ -33,7 +33,7 @@ TOLERANCE = Fraction(105, 100)
 """ElectricQuantity may exceed MaxPowerKw × hours by 5 % (meter and rounding slack)."""
 
 _MICROSECONDS_PER_HOUR = 3_600_000_000
-_UNREACHABLE_POWER = Decimal(10) ** 12
+_UNREACHABLE_POWER = Decimal("999999999999.999999")  # NUMERIC(18,6) maximum
 _RETRYABLE = frozenset({"40P01", "40001"})  # deadlock, serialization failure
 ATTEMPTS = 3
 
