@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 from urllib.parse import urlencode
-from xml.etree import ElementTree
 
+import defusedxml.ElementTree as ElementTree
 import httpx
 
 CREATE = "/api/ChargeOrder/CreateOrder"

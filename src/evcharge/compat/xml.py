@@ -38,7 +38,8 @@ def parse_object(raw: bytes, charset: str, root: str, namespace: str) -> dict[st
 
     Quirk kept from DataContractSerializer: members may come in any order and unknown
     members are ignored. Beyond it, names match case-insensitively (the caller's binder
-    does that) and the object may come without namespaces at all. A member with `i:nil="true"` is as if not sent."""
+    does that) and the object may come without namespaces at all. A member with
+    `i:nil="true"` is as if it had not been sent."""
     if not raw.strip():
         return {}
     try:
