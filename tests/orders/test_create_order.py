@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-from fastapi import FastAPI
 
-from evcharge.app import create_app
-from evcharge.config import Settings
 from tests.factories import order_body, order_parties
 from tests.orders.wire import CREATE, FORMATS, create, envelope, fields, total_orders
 
@@ -380,18 +376,6 @@ async def test_unreadable_json_is_400_in_the_envelope(
     assert response.status_code == 400
     assert response.json()["status"] == 0
     assert response.json()["errors"]
-
-
-@pytest.fixture
-async def oslo_client(
-    settings: Settings, client: httpx.AsyncClient
-) -> AsyncIterator[httpx.AsyncClient]:
-    """The same database served by an app whose operator time zone is Europe/Oslo."""
-    app: FastAPI = create_app(settings.model_copy(update={"timezone": "Europe/Oslo"}))
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-        yield http
-    await app.state.engine.dispose()
 
 
 async def test_dates_without_offset_are_in_the_operator_time_zone(
