@@ -183,9 +183,28 @@ def database_unreachable(exc: BaseException) -> bool:
         return True
     if isinstance(exc, (OperationalError, InterfaceError)):
         return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
+    if isinstance(exc, DBAPIError):
+        return exc.connection_invalidated or _lost_connection(exc.orig)
     return isinstance(exc, OSError)
+
+
+_UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
+"""Connection exceptions (class 08) and the server shutting down or starting up."""
+
+
+def _lost_connection(error: BaseException | None) -> bool:
+    """A driver error caused by a lost or refused connection (asyncpg reports a socket
+    closed during connect as a generic error whose cause carries SQLSTATE 08003)."""
+    for _ in range(5):
+        if error is None:
+            return False
+        state = getattr(error, "sqlstate", None)
+        if isinstance(state, str) and state.startswith(_UNREACHABLE_SQLSTATES):
+            return True
+        if isinstance(error, (ConnectionError, TimeoutError)):
+            return True
+        error = error.__cause__
+    return False
 
 
 def database_unavailable() -> Unavailable:
