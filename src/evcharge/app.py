@@ -16,6 +16,7 @@ from evcharge.compat.routing import CaseInsensitivePaths, literal_segments
 from evcharge.compat.webapi import finish_openapi
 from evcharge.config import Settings, get_settings
 from evcharge.db import create_engine, session_factory
+from evcharge.orders.router import CreateOrderFastPath
 from evcharge.orders.router import router as orders_router
 from evcharge.registry.router import router as registry_router
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     errors.install(app)
     errors.register_family("/api/chargeorder", render_error)
+    app.add_middleware(CreateOrderFastPath)
     app.add_middleware(CaseInsensitivePaths, words=literal_segments(routers))
     app.add_middleware(logs.RequestLog)
     _document_bodies(app)

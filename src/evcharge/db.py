@@ -212,3 +212,6 @@ def database_unavailable() -> Unavailable:
 
 
 Session = Annotated[AsyncSession, Depends(_request_session, scope="function")]
+
+unit_of_work = contextlib.asynccontextmanager(_request_session)
+"""The same unit of work for a raw ASGI endpoint: `async with unit_of_work(request) as s:`."""
