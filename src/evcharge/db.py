@@ -184,7 +184,7 @@ def database_unreachable(exc: BaseException) -> bool:
     if isinstance(exc, (OperationalError, InterfaceError)):
         return True
     if isinstance(exc, DBAPIError):
-        return exc.connection_invalidated or _lost_connection(exc.orig)
+        return exc.connection_invalidated or connection_lost(exc.orig)
     return isinstance(exc, OSError)
 
 
@@ -192,7 +192,7 @@ _UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
 """Connection exceptions (class 08) and the server shutting down or starting up."""
 
 
-def _lost_connection(error: BaseException | None) -> bool:
+def connection_lost(error: BaseException | None) -> bool:
     """A driver error caused by a lost or refused connection (asyncpg reports a socket
     closed during connect as a generic error whose cause carries SQLSTATE 08003)."""
     for _ in range(5):

@@ -3,25 +3,21 @@ of its device, and never claims more energy than the device can deliver."""
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from decimal import Decimal
-from fractions import Fraction
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evcharge.compat.dates import format_datetime
 from evcharge.db import utcnow
 from evcharge.errors import Conflict, Invalid, NotFound, Unprocessable
 from evcharge.orders import repository
-from evcharge.orders.models import NO_OVERLAP
-from evcharge.orders.repository import Filters, OrderContent
+from evcharge.orders.repository import Filters, Insert, OrderContent
 from evcharge.orders.schemas import (
     ChargingOrder,
     ChargingOrderRequest,
@@ -29,12 +25,12 @@ from evcharge.orders.schemas import (
     SummaryGroup,
 )
 
-TOLERANCE = Fraction(105, 100)
+_TOLERANCE = (105, 100)
 """ElectricQuantity may exceed MaxPowerKw × hours by 5 % (meter and rounding slack)."""
+_MICROSECOND = timedelta(microseconds=1)
 
 _MICROSECONDS_PER_HOUR = 3_600_000_000
 _UNREACHABLE_POWER = Decimal("999999999999.999999")  # NUMERIC(18,6) maximum
-_RETRYABLE = frozenset({"40P01", "40001"})  # deadlock, serialization failure
 ATTEMPTS = 3
 
 
@@ -70,21 +66,24 @@ def content(body: ChargingOrderRequest) -> OrderContent:
 
 def minimum_power(quantity: Decimal, start: datetime, end: datetime) -> Decimal:
     """The smallest MaxPowerKw (6 places, rounded up) that can deliver `quantity` kWh
-    between start and end: quantity ≤ MaxPowerKw × hours × 1.05, checked exactly."""
+    between start and end: quantity ≤ MaxPowerKw × hours × 1.05, in exact integers."""
     if quantity == 0:
         return Decimal(0)
-    micros = (end - start) // timedelta(microseconds=1)
+    micros = (end - start) // _MICROSECOND
     if micros <= 0:
         return _UNREACHABLE_POWER
-    needed = Fraction(quantity) * _MICROSECONDS_PER_HOUR / (micros * TOLERANCE)
-    millionths = math.ceil(needed * 1_000_000)
-    return min(Decimal(millionths).scaleb(-6), _UNREACHABLE_POWER)
+    # In millionths: P ≥ q × 3.6e9 µs/h × 100 / (µs × 105), rounded up.
+    numerator = int(quantity.scaleb(6)) * _MICROSECONDS_PER_HOUR * _TOLERANCE[1]
+    needed = -(-numerator // (micros * _TOLERANCE[0]))
+    return min(Decimal(needed).scaleb(-6), _UNREACHABLE_POWER)
 
 
 def energy_limit(power: Decimal, start: datetime, end: datetime) -> Decimal:
-    micros = (end - start) // timedelta(microseconds=1)
-    limit = Fraction(power) * micros * TOLERANCE / _MICROSECONDS_PER_HOUR
-    return Decimal(math.floor(limit * 1_000_000)).scaleb(-6).normalize()
+    """MaxPowerKw × hours × 1.05 in kWh, rounded down to 6 places."""
+    micros = (end - start) // _MICROSECOND
+    millionths = int(power.scaleb(6)) * micros * _TOLERANCE[0]
+    limit = millionths // (_MICROSECONDS_PER_HOUR * _TOLERANCE[1])
+    return Decimal(limit).scaleb(-6).normalize()
 
 
 def _check(order: OrderContent) -> None:
@@ -100,24 +99,13 @@ async def create(session: AsyncSession, body: ChargingOrderRequest) -> Created:
     client_id = body.id or str(uuid.uuid4())
     min_power = minimum_power(order.electric_quantity, order.start_time, order.end_time)
     for _attempt in range(ATTEMPTS):
-        try:
-            if await repository.insert(session, client_id, order, min_power, utcnow()):
-                return Created(client_id, new=True)
-        except IntegrityError as exc:
-            if NO_OVERLAP not in str(exc.orig):
-                raise
-        except DBAPIError as exc:
-            if _sqlstate(exc) not in _RETRYABLE:
-                raise
+        outcome = await repository.insert(session, client_id, order, min_power, utcnow())
+        if outcome is Insert.STORED:
+            return Created(client_id, new=True)
         found = await _diagnose(session, client_id, order)
         if found is not None:
             return found
     raise Conflict("The order could not be stored because of concurrent changes; retry.")
-
-
-def _sqlstate(exc: DBAPIError) -> str | None:
-    code = getattr(exc.orig, "sqlstate", None) or getattr(exc.orig, "pgcode", None)
-    return str(code) if code else None
 
 
 async def _diagnose(session: AsyncSession, client_id: str, order: OrderContent) -> Created | None:
