@@ -14,6 +14,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -213,5 +214,18 @@ def database_unavailable() -> Unavailable:
 
 Session = Annotated[AsyncSession, Depends(_request_session, scope="function")]
 
-unit_of_work = contextlib.asynccontextmanager(_request_session)
-"""The same unit of work for a raw ASGI endpoint: `async with unit_of_work(request) as s:`."""
+
+@contextlib.asynccontextmanager
+async def connection_unit_of_work(request: Request) -> AsyncIterator[AsyncConnection]:
+    """The request's unit of work as a bare Core connection, for a hot path that has no
+    use for the ORM Session (it costs more CPU than a database round trip): commit when
+    the block ends, roll back when it raises, "database away" becomes 503."""
+    engine: AsyncEngine = request.app.state.engine
+    try:
+        async with engine.connect() as connection:
+            yield connection
+            await connection.commit()
+    except BaseException as exc:
+        if database_unreachable(exc):
+            raise database_unavailable() from exc
+        raise

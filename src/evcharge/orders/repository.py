@@ -30,6 +30,9 @@ customers = cast(Table, Customer.__table__)
 OrderRow = Any
 """A Core row of charge_orders (attribute access by column name)."""
 
+Db = AsyncSession | AsyncConnection
+"""Queries run on the Session of a read endpoint or the bare connection of CreateOrder."""
+
 
 @dataclass(frozen=True, slots=True)
 class OrderContent:
@@ -133,14 +136,13 @@ def _sqlite_insert(point: bool) -> Any:
 
 
 async def insert(
-    session: AsyncSession,
+    connection: AsyncConnection,
     client_id: str,
     content: OrderContent,
     min_power: Decimal,
     created: datetime,
 ) -> Insert:
     """Store the order in one statement if every rule the database can check holds."""
-    connection = await session.connection()
     if connection.dialect.name == "postgresql":
         return await _insert_postgresql(connection, client_id, content, min_power, created)
     params = {
@@ -207,8 +209,8 @@ async def _insert_postgresql(
     return Insert.STORED if row is not None else Insert.NOT_STORED
 
 
-async def by_client_id(session: AsyncSession, client_id: str) -> OrderRow | None:
-    return (await session.execute(select(orders).where(orders.c.client_id == client_id))).first()
+async def by_client_id(db: Db, client_id: str) -> OrderRow | None:
+    return (await db.execute(select(orders).where(orders.c.client_id == client_id))).first()
 
 
 def content_of(row: OrderRow) -> OrderContent:
@@ -223,20 +225,20 @@ def content_of(row: OrderRow) -> OrderContent:
     )
 
 
-async def device_power(session: AsyncSession, device_id: uuid.UUID) -> Decimal | None:
-    power: Decimal | None = await session.scalar(
+async def device_power(db: Db, device_id: uuid.UUID) -> Decimal | None:
+    power: Decimal | None = await db.scalar(
         select(devices.c.max_power_kw).where(devices.c.id == device_id)
     )
     return power
 
 
-async def customer_exists(session: AsyncSession, customer_id: uuid.UUID) -> bool:
-    found = await session.scalar(select(customers.c.id).where(customers.c.id == customer_id))
+async def customer_exists(db: Db, customer_id: uuid.UUID) -> bool:
+    found = await db.scalar(select(customers.c.id).where(customers.c.id == customer_id))
     return found is not None
 
 
 async def colliding(
-    session: AsyncSession, device_id: uuid.UUID, start: datetime, end: datetime
+    db: Db, device_id: uuid.UUID, start: datetime, end: datetime
 ) -> OrderRow | None:
     """The first stored order of the device that the range [start, end) would overlap."""
     clash = overlaps(orders.c.start_time, orders.c.end_time, start, end, point=start == end)
@@ -246,7 +248,7 @@ async def colliding(
         .order_by(orders.c.start_time)
         .limit(1)
     )
-    return (await session.execute(query)).first()
+    return (await db.execute(query)).first()
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,7 +29,7 @@ from evcharge.compat.errors import render_exception
 from evcharge.compat.paging import Pages
 from evcharge.compat.webapi import body_doc
 from evcharge.config import Settings
-from evcharge.db import Session, unit_of_work
+from evcharge.db import Session, connection_unit_of_work
 from evcharge.errors import Invalid
 from evcharge.orders import service
 from evcharge.orders.repository import Filters
@@ -100,9 +100,10 @@ async def create_order_reply(request: Request) -> Response:
     """Parse, bind, store inside the request's unit of work (committed before the reply
     is built), answer the envelope in the negotiated format."""
     settings: Settings = request.app.state.settings
-    async with unit_of_work(request) as session:
-        raw = await read_object(request, "ChargingOrderRequest", REQUEST_NAMESPACE)
-        created = await service.create(session, bind(raw, settings))
+    raw = await read_object(request, "ChargingOrderRequest", REQUEST_NAMESPACE)
+    body = bind(raw, settings)
+    async with connection_unit_of_work(request) as connection:
+        created = await service.create(connection, body)
     message = _CREATED if created.new else _REPEATED
     result = ResultMessage(Status.Success, message, url=service.order_url(created.client_id))
     return result.render(negotiate(request), 200)

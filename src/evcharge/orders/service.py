@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from evcharge.compat.dates import format_datetime
 from evcharge.db import utcnow
@@ -91,7 +91,7 @@ def _check(order: OrderContent) -> None:
         raise Invalid(errors={"EndTime": ["EndTime must not be earlier than StartTime."]})
 
 
-async def create(session: AsyncSession, body: ChargingOrderRequest) -> Created:
+async def create(connection: AsyncConnection, body: ChargingOrderRequest) -> Created:
     """Store the order or say precisely why not. Success costs one statement; every
     other outcome is diagnosed afterwards with a few reads."""
     order = content(body)
@@ -99,20 +99,22 @@ async def create(session: AsyncSession, body: ChargingOrderRequest) -> Created:
     client_id = body.id or str(uuid.uuid4())
     min_power = minimum_power(order.electric_quantity, order.start_time, order.end_time)
     for _attempt in range(ATTEMPTS):
-        outcome = await repository.insert(session, client_id, order, min_power, utcnow())
+        outcome = await repository.insert(connection, client_id, order, min_power, utcnow())
         if outcome is Insert.STORED:
             return Created(client_id, new=True)
-        found = await _diagnose(session, client_id, order)
+        found = await _diagnose(connection, client_id, order)
         if found is not None:
             return found
     raise Conflict("The order could not be stored because of concurrent changes; retry.")
 
 
-async def _diagnose(session: AsyncSession, client_id: str, order: OrderContent) -> Created | None:
+async def _diagnose(
+    connection: AsyncConnection, client_id: str, order: OrderContent
+) -> Created | None:
     """Why the insert stored nothing, in the same precedence on both databases:
     existing Id, then unknown device/customer or too much energy, then overlap.
     None when nothing explains it any more (a concurrent change): try again."""
-    existing = await repository.by_client_id(session, client_id)
+    existing = await repository.by_client_id(connection, client_id)
     if existing is not None:
         if repository.content_of(existing) == order:
             return Created(client_id, new=False)
@@ -122,10 +124,10 @@ async def _diagnose(session: AsyncSession, client_id: str, order: OrderContent) 
             {"Id": [f"Id {client_id!r} is already used by an order with different content."]},
         )
     errors: dict[str, list[str]] = {}
-    power = await repository.device_power(session, order.device_id)
+    power = await repository.device_power(connection, order.device_id)
     if power is None:
         errors["ChargingDeviceId"] = [f"No charging device with Id {order.device_id} exists."]
-    if not await repository.customer_exists(session, order.customer_id):
+    if not await repository.customer_exists(connection, order.customer_id):
         errors["CustomerId"] = [f"No customer with Id {order.customer_id} exists."]
     if power is not None:
         limit = energy_limit(power, order.start_time, order.end_time)
@@ -136,7 +138,9 @@ async def _diagnose(session: AsyncSession, client_id: str, order: OrderContent) 
             ]
     if errors:
         raise Invalid(errors=errors)
-    other = await repository.colliding(session, order.device_id, order.start_time, order.end_time)
+    other = await repository.colliding(
+        connection, order.device_id, order.start_time, order.end_time
+    )
     if other is not None:
         problem = (
             f"The device already has order {other.client_id} from "
