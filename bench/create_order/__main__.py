@@ -202,7 +202,13 @@ async def main() -> None:
     admin_url = server.replace("postgresql://", "postgres://", 1)
     name = f"evcharge_bench_{uuid.uuid4().hex[:10]}"
     url = f"{server.rpartition('/')[0]}/{name}"
-    admin = await asyncpg.connect(admin_url)
+    try:
+        admin = await asyncpg.connect(admin_url, timeout=10)
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(
+            f"skipped: cannot reach PostgreSQL at {server} ({exc}); set EVCHARGE_BENCH_POSTGRES_URL"
+        )
+        return
     await admin.execute(f'CREATE DATABASE "{name}"')
     await admin.close()
     processes: list[subprocess.Popen[bytes]] = []
