@@ -224,7 +224,8 @@ async def connection_unit_of_work(request: Request) -> AsyncIterator[AsyncConnec
     try:
         async with engine.connect() as connection:
             yield connection
-            await connection.commit()
+            if connection.in_transaction():  # an autocommitted statement left none open
+                await connection.commit()
     except BaseException as exc:
         if database_unreachable(exc):
             raise database_unavailable() from exc
