@@ -24,6 +24,7 @@ from evcharge.models import metadata
 
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
 """EVCHARGE_ADMIN_KEY of the test app; the `client` fixture sends it."""
+ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 POSTGRES_URL = os.environ.get("EVCHARGE_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]

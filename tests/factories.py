@@ -118,3 +118,35 @@ def rate_limited(app: FastAPI, rate: float, burst: int, clock: list[float]) -> I
         yield
     finally:
         authenticator.rate, authenticator.burst, authenticator.clock = saved
+
+
+async def customer_uuid(client: httpx.AsyncClient, customer: int = 1) -> str:
+    response = await client.get(f"/api/customers/{customer}")
+    assert response.status_code == 200, response.text
+    uid: str = response.json()["Id"]
+    return uid
+
+
+async def order_parties(
+    client: httpx.AsyncClient, customer: int = 1, device: int = 1, *, max_power_kw: float = 11
+) -> tuple[str, str]:
+    """(device uuid, customer uuid) of a registered device, ready for charge orders."""
+    registered = await register_device(
+        client, customer=customer, device=device, max_power_kw=max_power_kw
+    )
+    return registered["Id"], await customer_uuid(client, customer)
+
+
+def order_body(device_id: str, customer_id: str, **fields: Any) -> dict[str, Any]:
+    """A valid ChargingOrderRequest (one hour at 11 kW); `fields` override or add."""
+    body: dict[str, Any] = {
+        "ChargingDeviceId": device_id,
+        "CustomerId": customer_id,
+        "StartTime": "2025-11-08T18:00:00+00:00",
+        "EndTime": "2025-11-08T19:00:00+00:00",
+        "ElectricQuantity": 7.5,
+        "DiscountPrice": 3.0,
+        "Remark": "session 1",
+    }
+    body.update(fields)
+    return {key: value for key, value in body.items() if value is not None}

@@ -115,6 +115,7 @@ def test_openapi_describes_every_endpoint_with_its_shapes() -> None:
     assert "400" in post["responses"]
     for path, operations in document["paths"].items():
         for method, operation in operations.items():
-            assert "422" not in operation["responses"], (path, method)
+            if path.startswith(("/api/customers", "/api/prices")):  # family A: 400, never 422
+                assert "422" not in operation["responses"], (path, method)
             if method in ("put", "post"):
                 assert "requestBody" in operation, (path, method)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -16,10 +17,13 @@ from evcharge.auth.principal import route_guard
 from evcharge.auth.service import Authenticator
 from evcharge.charging_info.router import router as charging_info_router
 from evcharge.compat import errors
+from evcharge.compat.envelope import render_error
 from evcharge.compat.routing import CaseInsensitivePaths, literal_segments
 from evcharge.compat.webapi import finish_openapi
 from evcharge.config import Settings, get_settings
 from evcharge.db import create_engine, session_factory
+from evcharge.orders.router import CreateOrderFastPath
+from evcharge.orders.router import router as orders_router
 from evcharge.plans.context import system_clock
 from evcharge.plans.router import router as plans_router
 from evcharge.prices.router import router as prices_router
@@ -47,6 +51,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        # Everything built at start-up lives as long as the process: keep it out of the
+        # garbage collector's full passes, which otherwise stall requests (p99).
+        gc.freeze()
         yield
         await engine.dispose()
 
@@ -63,11 +70,21 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.clock = system_clock
     app.state.authenticator = Authenticator(settings, engine)
 
-    routers = [health.router, registry_router, charging_info_router, plans_router, prices_router]
+    routers = [
+        health.router,
+        registry_router,
+        charging_info_router,
+        plans_router,
+        prices_router,
+        orders_router,
+    ]
     for router in routers:
         app.include_router(router)
     errors.install(app)
-    # Outermost last: log → body limits → canonical paths → key (before any unit of work).
+    errors.register_family("/api/chargeorder", render_error)
+    # Outermost last: log → body limits → canonical paths → key (before any unit of
+    # work) → CreateOrder's hot path (so it is authenticated like every route).
+    app.add_middleware(CreateOrderFastPath)
     app.add_middleware(Authenticate, authenticator=app.state.authenticator)
     app.add_middleware(CaseInsensitivePaths, words=literal_segments(routers))
     app.add_middleware(

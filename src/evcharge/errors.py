@@ -67,3 +67,8 @@ class PayloadTooLarge(DomainError):
 class TooManyRequests(DomainError):
     status = 429
     default_message = "Too many requests for this API key; retry after the time in Retry-After."
+
+
+class Unprocessable(DomainError):
+    status = 422
+    default_message = "The request is well-formed but cannot be processed."

@@ -3,12 +3,14 @@
 from evcharge.auth.models import ApiKey
 from evcharge.charging_info.models import ChargingInformation
 from evcharge.db import metadata
+from evcharge.orders.models import ChargeOrder
 from evcharge.plans.models import ChargePlan
 from evcharge.prices.models import PriceArea, PriceSlotRow
 from evcharge.registry.models import ChargingDevice, Contract, Customer, Gateway
 
 __all__ = [
     "ApiKey",
+    "ChargeOrder",
     "ChargePlan",
     "ChargingDevice",
     "ChargingInformation",

@@ -147,7 +147,9 @@ async def has_active_admin(session: AsyncSession) -> bool:
     return found is not None
 
 
-async def device_owner(session: AsyncSession, device_id: uuid.UUID) -> uuid.UUID | None:
+async def device_owner(
+    session: AsyncSession | AsyncConnection, device_id: uuid.UUID
+) -> uuid.UUID | None:
     """The uuid of the customer that device `device_id` belongs to; None if no such device."""
     owner = await session.scalar(
         select(Contract.customer_id)

@@ -63,16 +63,11 @@ def install(app: FastAPI) -> None:
 
     async def on_body(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, BodyError)
-        return render(request, Invalid(errors={exc.field or "request": [exc.message]}))
+        return render_exception(request, exc)
 
     async def on_media_type(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, UnsupportedMediaType)
-        error = DomainError(
-            f"The request entity's media type '{exc.media_type or '(none)'}' is not supported "
-            "for this resource."
-        )
-        error.status = 415
-        return render(request, error)
+        return render_exception(request, exc)
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
@@ -87,13 +82,7 @@ def install(app: FastAPI) -> None:
         return render(request, error)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
-        if database_unreachable(exc):
-            log.warning("database_unavailable", error=type(exc).__name__, detail=str(exc)[:200])
-            return render(request, database_unavailable())
-        log.exception("unhandled_error", path=request.url.path)
-        error = DomainError("An error has occurred.")
-        error.status = 500
-        return render(request, error)
+        return render_exception(request, exc)
 
     app.add_exception_handler(DomainError, on_domain)
     app.add_exception_handler(RequestValidationError, on_validation)
@@ -101,6 +90,30 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(UnsupportedMediaType, on_media_type)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+def render_exception(request: Request, exc: Exception) -> Response:
+    """The answer to any exception a handler can raise (domain error, unreadable body,
+    unsupported media type, database away, bug) — also for a raw ASGI endpoint that runs
+    outside FastAPI's exception middleware (the CreateOrder hot path)."""
+    if isinstance(exc, DomainError):
+        return render(request, exc)
+    if isinstance(exc, BodyError):
+        return render(request, Invalid(errors={exc.field or "request": [exc.message]}))
+    if isinstance(exc, UnsupportedMediaType):
+        error = DomainError(
+            f"The request entity's media type '{exc.media_type or '(none)'}' is not supported "
+            "for this resource."
+        )
+        error.status = 415
+        return render(request, error)
+    if database_unreachable(exc):
+        log.warning("database_unavailable", error=type(exc).__name__, detail=str(exc)[:200])
+        return render(request, database_unavailable())
+    log.exception("unhandled_error", path=request.url.path)
+    error = DomainError("An error has occurred.")
+    error.status = 500
+    return render(request, error)
 
 
 def _message(err: Any) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -105,11 +106,12 @@ def build_plan(
         if energy >= MIN_ENERGY_KWH:  # float dust from the arithmetic is not a slot
             end, power = piece.end, energy / piece.hours
             full = full_power[k] if full_power is not None else None
-            micros = round(energy / full * 3.6e9) if full is not None and full > 0.0 else 0
+            micros = math.ceil(energy / full * 3.6e9) if full is not None and full > 0.0 else 0
             if 0 < micros < piece.hours * 3.6e9:
-                # Whole microseconds; the power is capped so rounding never exceeds `full`.
+                # Whole microseconds, rounded up so the derived power never exceeds `full`
+                # and power × time is the energy; never past the piece's end.
                 end = piece.start + timedelta(microseconds=micros)
-                power = min(full or 0.0, energy / (micros / 3.6e9))
+                power = energy / (micros / 3.6e9)
             slots.append(PlannedSlot(piece.start, end, power, energy, piece.price))
             total += energy
             cost += energy * piece.price

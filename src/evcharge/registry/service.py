@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evcharge.charging_info.models import ChargingInformation
 from evcharge.errors import Conflict, Invalid
+from evcharge.orders.models import ChargeOrder
 from evcharge.planning.site import MAX_SMART_DEVICES as MAX_DEVICES_PER_GATEWAY
 from evcharge.plans import service as plans
 from evcharge.plans.context import PlanContext
@@ -163,7 +164,10 @@ async def _room_for_a_device(session: AsyncSession, gateway_id: uuid.UUID, path:
 
 
 CHILDREN: dict[int, list[tuple[Any, Any, str]]] = {
-    1: [(Contract.customer_id, Contract.number, "contract(s)")],
+    1: [
+        (Contract.customer_id, Contract.number, "contract(s)"),
+        (ChargeOrder.customer_id, ChargeOrder.client_id, "charge order(s)"),
+    ],
     2: [(Gateway.contract_id, Gateway.number, "gateway(s)")],
     3: [(ChargingDevice.gateway_id, ChargingDevice.number, "EV charging device(s)")],
     4: [
@@ -171,7 +175,8 @@ CHILDREN: dict[int, list[tuple[Any, Any, str]]] = {
             ChargingInformation.device_id,
             ChargingInformation.version,
             "charging information version(s)",
-        )
+        ),
+        (ChargeOrder.device_id, ChargeOrder.client_id, "charge order(s)"),
     ],
 }
 """Per path depth, what may still reference the entity: (foreign key, label column, kind).

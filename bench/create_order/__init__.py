@@ -1,0 +1,1 @@
+"""CreateOrder under sustained load against a bare asyncpg baseline (see __main__)."""

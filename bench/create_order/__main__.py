@@ -1,0 +1,306 @@
+"""CreateOrder under sustained load on PostgreSQL, against a bare asyncpg baseline.
+
+    .venv/bin/python -m bench.create_order [--seconds 10] [--rounds 3] [--clients 32]
+
+Creates its own database on EVCHARGE_BENCH_POSTGRES_URL's server, migrates it, registers
+one device per client, then alternates rounds: the real server (uvicorn, 1 process, the
+app factory) and the baseline (uvicorn, bare ASGI, one asyncpg INSERT), each driven by
+the same keep-alive HTTP/1.1 load generator. Every request is a distinct valid order
+(each client its own device, consecutive time slots): no conflicts. Prints the median
+of the rounds for each, and the ratio."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import shlex
+import socket
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+
+from evcharge.migrations import upgrade
+
+DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
+ROOT = Path(__file__).resolve().parents[2]
+PATH = b"/api/ChargeOrder/CreateOrder"
+BASE_TIME = datetime(2030, 1, 1, tzinfo=UTC)
+
+
+@dataclass
+class Round:
+    target: str
+    seconds: float
+    latencies: list[float] = field(default_factory=list)
+    errors: int = 0
+
+    @property
+    def rps(self) -> float:
+        return len(self.latencies) / self.seconds
+
+    def percentile(self, q: float) -> float:
+        if not self.latencies:
+            return float("nan")
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+class Orders:
+    """Distinct, non-overlapping orders: client c books device c, slot after slot."""
+
+    def __init__(self, devices: list[str], customer: str) -> None:
+        self.devices = devices
+        self.customer = customer
+        self.next_slot = [0] * len(devices)
+        self.run = uuid.uuid4().hex[:8]
+
+    def request(self, client: int) -> bytes:
+        slot = self.next_slot[client]
+        self.next_slot[client] = slot + 1
+        start = BASE_TIME + timedelta(hours=slot)
+        end = start + timedelta(minutes=30)
+        body = (
+            f'{{"ChargingDeviceId":"{self.devices[client]}","CustomerId":"{self.customer}",'
+            f'"StartTime":"{start.isoformat()}","EndTime":"{end.isoformat()}",'
+            f'"ElectricQuantity":1.5,"DiscountPrice":0.5,"Remark":"bench",'
+            f'"Id":"{self.run}-{client}-{slot}"}}'
+        ).encode()
+        head = (
+            b"POST " + PATH + b" HTTP/1.1\r\nHost: bench\r\nContent-Type: application/json\r\n"
+            b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n"
+        )
+        return head + body
+
+
+async def client_loop(
+    port: int, client: int, orders: Orders, result: Round, start: float, stop: float
+) -> None:
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    try:
+        while (now := time.perf_counter()) < stop:
+            writer.write(orders.request(client))
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n")[1:]:
+                name, _, value = line.partition(b":")
+                if name.strip().lower() == b"content-length":
+                    length = int(value)
+            await reader.readexactly(length)
+            done = time.perf_counter()
+            if now < start:
+                continue  # warm-up
+            if head[9:12] == b"200":
+                result.latencies.append(done - now)
+            else:
+                result.errors += 1
+    finally:
+        writer.close()
+
+
+async def drive(
+    port: int, orders: Orders, clients: int, seconds: float, warmup: float, target: str
+) -> Round:
+    result = Round(target, seconds)
+    start = time.perf_counter() + warmup
+    stop = start + seconds
+    outcomes = await asyncio.gather(
+        *(client_loop(port, c, orders, result, start, stop) for c in range(clients)),
+        return_exceptions=True,
+    )
+    result.errors += sum(isinstance(o, BaseException) for o in outcomes)
+    return result
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def start_server(
+    app: str, port: int, env: dict[str, str], factory: bool
+) -> subprocess.Popen[bytes]:
+    command = [
+        sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
+        "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log",
+    ]  # fmt: skip
+    if factory:
+        command.append("--factory")
+    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
+
+
+async def wait_ready(port: int, seconds: float = 30) -> None:
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except OSError:
+            await asyncio.sleep(0.2)
+            continue
+        writer.close()
+        return
+    raise RuntimeError(f"server on port {port} did not start")
+
+
+async def register(url: str, clients: int) -> tuple[list[str], str]:
+    """One customer, contract and gateway; one 11 kW device per client."""
+    now = datetime.now(UTC)
+    customer, contract, gateway = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    devices = [uuid.uuid4() for _ in range(clients)]
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(
+            "INSERT INTO customers VALUES ($1, 1, 'bench', $2, $2)", customer, now
+        )
+        await connection.execute(
+            "INSERT INTO contracts (id, customer_id, number, name, created, updated)"
+            " VALUES ($1, $2, 1, 'bench', $3, $3)",
+            contract, customer, now,
+        )  # fmt: skip
+        await connection.execute(
+            "INSERT INTO gateways (id, contract_id, number, name, created, updated)"
+            " VALUES ($1, $2, 1, 'bench', $3, $3)",
+            gateway, contract, now,
+        )  # fmt: skip
+        await connection.executemany(
+            "INSERT INTO charging_devices (id, gateway_id, number, name, max_power_kw, created,"
+            " updated) VALUES ($1, $2, $3, 'bench', 11, $4, $4)",
+            [(device, gateway, n, now) for n, device in enumerate(devices, start=1)],
+        )
+    finally:
+        await connection.close()
+    return [str(d) for d in devices], str(customer)
+
+
+def summary(rounds: list[Round]) -> tuple[float, float, float, float]:
+    return (
+        statistics.median(r.rps for r in rounds),
+        statistics.median(r.percentile(0.50) for r in rounds),
+        statistics.median(r.percentile(0.99) for r in rounds),
+        statistics.median(r.errors for r in rounds),
+    )
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.create_order")
+    parser.add_argument("--seconds", type=float, default=10.0, help="measured seconds per round")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per target (alternating)")
+    parser.add_argument("--clients", type=int, default=32)
+    args = parser.parse_args()
+
+    server = os.environ.get("EVCHARGE_BENCH_POSTGRES_URL", DEFAULT_SERVER)
+    admin_url = server.replace("postgresql://", "postgres://", 1)
+    name = f"evcharge_bench_{uuid.uuid4().hex[:10]}"
+    url = f"{server.rpartition('/')[0]}/{name}"
+    try:
+        admin = await asyncpg.connect(admin_url, timeout=10)
+    except (OSError, asyncpg.PostgresError) as exc:
+        print(
+            f"skipped: cannot reach PostgreSQL at {server} ({exc}); set EVCHARGE_BENCH_POSTGRES_URL"
+        )
+        return
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    await admin.close()
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        await asyncio.to_thread(upgrade, url)
+        devices, customer = await register(url, args.clients)
+        orders = Orders(devices, customer)
+        app_port, base_port = free_port(), free_port()
+        processes.append(
+            start_server(
+                "evcharge.app:create_app",
+                app_port,
+                {
+                    "EVCHARGE_DATABASE_URL": url,
+                    "EVCHARGE_LOG_LEVEL": "warning",
+                    # As many connections as clients for both servers (see baseline).
+                    "EVCHARGE_DB_POOL_SIZE": str(args.clients),
+                },
+                factory=True,
+            )
+        )
+        processes.append(
+            start_server(
+                "bench.create_order.baseline:app",
+                base_port,
+                {"BASELINE_DATABASE_URL": url, "BASELINE_POOL_SIZE": str(args.clients)},
+                factory=False,
+            )
+        )
+        await wait_ready(app_port)
+        await wait_ready(base_port)
+        results: dict[str, list[Round]] = {"evcharge": [], "baseline": []}
+        for number in range(1, args.rounds + 1):
+            for target, port in (("evcharge", app_port), ("baseline", base_port)):
+                done = await drive(port, orders, args.clients, args.seconds, args.warmup, target)
+                results[target].append(done)
+                print(
+                    f"round {number} {target:9} {done.rps:8.0f} req/s  p50 "
+                    f"{done.percentile(0.5):6.1f} ms  p99 {done.percentile(0.99):6.1f} ms  "
+                    f"errors {done.errors}",
+                    flush=True,
+                )
+        stored = await count_orders(url)
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=15)
+        admin = await asyncpg.connect(admin_url)
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await admin.close()
+
+    rows = [
+        ("evcharge CreateOrder", summary(results["evcharge"])),
+        ("baseline (bare ASGI + asyncpg INSERT)", summary(results["baseline"])),
+    ]
+    command = shlex.join([".venv/bin/python", "-m", "bench.create_order", *sys.argv[1:]])
+    print()
+    print(
+        f"CreateOrder on PostgreSQL, {args.clients} clients, median of {args.rounds} "
+        f"alternating rounds of {args.seconds:g} s; {os.cpu_count()} CPUs; "
+        f"{stored} orders stored"
+    )
+    print("| server | req/s | p50 ms | p99 ms | errors |")
+    print("|---|---:|---:|---:|---:|")
+    for label, (rps, p50, p99, errors) in rows:
+        print(f"| {label} | {rps:.0f} | {p50:.1f} | {p99:.1f} | {errors:.0f} |")
+    ratio = rows[0][1][0] / rows[1][1][0]
+    paired = statistics.median(
+        a.rps / b.rps for a, b in zip(results["evcharge"], results["baseline"], strict=True)
+    )
+    print(
+        f"ratio evcharge / baseline: {ratio:.2f} of the medians, {paired:.2f} median of the "
+        "per-round ratios (target >= 0.6 with p99 <= 50 ms)"
+    )
+    print(f"command: make bench  (this benchmark alone: {command})")
+
+
+async def count_orders(url: str) -> int:
+    connection = await asyncpg.connect(url)
+    try:
+        total: int = await connection.fetchval("SELECT count(*) FROM charge_orders")
+        return total
+    finally:
+        await connection.close()
+
+
+if __name__ == "__main__":
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # pragma: no cover - uvicorn[standard] brings it
+        pass
+    asyncio.run(main())

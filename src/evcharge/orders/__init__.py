@@ -1,0 +1,1 @@
+"""Seed B: charge orders — the ledger of charging sessions to bill."""

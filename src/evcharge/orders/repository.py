@@ -1,0 +1,338 @@
+"""Order queries. The insert is one statement that is also the rule check: it takes the
+device and the customer from their tables (so they must exist), carries the energy
+limit in its WHERE, and relies on constraints for the rest (unique client Id; on
+PostgreSQL the exclusion constraint, on SQLite a NOT EXISTS inside the write lock)."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from functools import cache
+from typing import Any, cast
+
+import asyncpg  # type: ignore[import-untyped]  # no stubs; used on the hot path only
+from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, func, or_, select, true
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from evcharge.db import Quantity, connection_lost, database_unavailable
+from evcharge.orders.models import NO_OVERLAP, ChargeOrder
+from evcharge.registry.models import ChargingDevice, Customer
+
+orders = cast(Table, ChargeOrder.__table__)
+devices = cast(Table, ChargingDevice.__table__)
+customers = cast(Table, Customer.__table__)
+
+OrderRow = Any
+"""A Core row of charge_orders (attribute access by column name)."""
+
+Db = AsyncSession | AsyncConnection
+"""Queries run on the Session of a read endpoint or the bare connection of CreateOrder."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderContent:
+    """What an order says, in canonical form (UTC instants, exact decimals): two
+    requests with one Id are "the same" exactly when their contents are equal."""
+
+    device_id: uuid.UUID
+    customer_id: uuid.UUID
+    start_time: datetime
+    end_time: datetime
+    electric_quantity: Decimal
+    discount_price: Decimal
+    remark: str | None
+
+
+def overlaps(
+    start_col: Any, end_col: Any, start: Any, end: Any, *, point: bool
+) -> ColumnElement[bool]:
+    """Stored order [start_col, end_col) meets the new order: ranges are half-open, and
+    a zero-length order (`point`, or start_col = end_col) occupies its one instant.
+    The exclusion constraint of migration 0002 says the same with tstzrange '[)' / '[]'."""
+    stored_point_at_start = and_(start_col == start, end_col == start)
+    begins_before_end = start_col <= start if point else start_col < end
+    return and_(begins_before_end, or_(end_col > start, stored_point_at_start))
+
+
+_P = {
+    "id": bindparam("p_id", type_=orders.c.id.type),
+    "client_id": bindparam("p_client_id", type_=orders.c.client_id.type),
+    "device_id": bindparam("p_device_id", type_=orders.c.device_id.type),
+    "customer_id": bindparam("p_customer_id", type_=orders.c.customer_id.type),
+    "start_time": bindparam("p_start_time", type_=orders.c.start_time.type),
+    "end_time": bindparam("p_end_time", type_=orders.c.end_time.type),
+    "electric_quantity": bindparam("p_electric_quantity", type_=Quantity()),
+    "discount_price": bindparam("p_discount_price", type_=Quantity()),
+    "remark": bindparam("p_remark", type_=orders.c.remark.type),
+    "created": bindparam("p_created", type_=orders.c.created.type),
+}
+_MIN_POWER = bindparam("p_min_power", type_=Quantity())
+
+
+class Insert(enum.Enum):
+    """What the one-statement insert did."""
+
+    STORED = "stored"
+    NOT_STORED = "not stored"  # the Id exists, or the device/customer/energy check failed
+    CONTENDED = "contended"  # overlap (exclusion constraint) or deadlock: diagnose, retry
+
+
+PG_INSERT = """
+INSERT INTO charge_orders (id, client_id, device_id, customer_id, start_time, end_time,
+                           electric_quantity, discount_price, remark, created)
+SELECT $1::uuid, $2::varchar, d.id, c.id, $3::timestamptz, $4::timestamptz,
+       $5::numeric, $6::numeric, $7::varchar, $8::timestamptz
+FROM charging_devices AS d, customers AS c
+WHERE d.id = $9::uuid AND c.id = $10::uuid AND d.max_power_kw >= $11::numeric
+ON CONFLICT (client_id) DO NOTHING
+RETURNING id
+"""
+"""The PostgreSQL hot path: device and customer must exist and the device must be strong
+enough (WHERE), the Id is unique (ON CONFLICT), and the exclusion constraint refuses an
+overlap — one round trip, autocommit (a single statement is atomic)."""
+
+
+@cache
+def _sqlite_insert(point: bool) -> Any:
+    """The same statement for SQLite, which has no exclusion constraint: the overlap
+    check is part of the insert, and BEGIN IMMEDIATE (evcharge.db) makes the write
+    transaction the only one. Built once per variant for SQLAlchemy's compiled cache."""
+    other = orders.alias("other")
+    clash = overlaps(
+        other.c.start_time, other.c.end_time, _P["start_time"], _P["end_time"], point=point
+    )
+    source = (
+        select(
+            _P["id"],
+            _P["client_id"],
+            devices.c.id,
+            customers.c.id,
+            _P["start_time"],
+            _P["end_time"],
+            _P["electric_quantity"],
+            _P["discount_price"],
+            _P["remark"],
+            _P["created"],
+        )
+        .select_from(devices.join(customers, true()))  # one row when both exist
+        .where(
+            devices.c.id == _P["device_id"],
+            customers.c.id == _P["customer_id"],
+            devices.c.max_power_kw >= _MIN_POWER,
+            ~exists().where(other.c.device_id == _P["device_id"], clash),
+        )
+    )
+    return (
+        sqlite.insert(orders)
+        .from_select(list(_P), source)
+        .on_conflict_do_nothing(index_elements=["client_id"])
+        .returning(orders.c.id)
+    )
+
+
+async def insert(
+    connection: AsyncConnection,
+    client_id: str,
+    content: OrderContent,
+    min_power: Decimal,
+    created: datetime,
+) -> Insert:
+    """Store the order in one statement if every rule the database can check holds."""
+    if connection.dialect.name == "postgresql":
+        return await _insert_postgresql(connection, client_id, content, min_power, created)
+    params = {
+        "p_id": uuid.uuid4(),
+        "p_client_id": client_id,
+        "p_device_id": content.device_id,
+        "p_customer_id": content.customer_id,
+        "p_start_time": content.start_time,
+        "p_end_time": content.end_time,
+        "p_electric_quantity": content.electric_quantity,
+        "p_discount_price": content.discount_price,
+        "p_remark": content.remark,
+        "p_created": created,
+        "p_min_power": min_power,
+    }
+    statement = _sqlite_insert(content.start_time == content.end_time)
+    result = await connection.execute(statement, params)
+    return Insert.STORED if result.first() is not None else Insert.NOT_STORED
+
+
+async def _insert_postgresql(
+    connection: AsyncConnection,
+    client_id: str,
+    content: OrderContent,
+    min_power: Decimal,
+    created: datetime,
+) -> Insert:
+    # Measured: SQLAlchemy's execution layer costs about as much CPU as asyncpg's whole
+    # round trip, so this one statement goes to the driver directly, on the pooled
+    # connection of the request's unit of work. No transaction is open on it yet (the
+    # adapter begins lazily), so the statement commits by itself.
+    raw = await connection.get_raw_connection()
+    driver: asyncpg.Connection = raw.driver_connection
+    try:
+        row = await driver.fetchrow(
+            PG_INSERT,
+            uuid.uuid4(),
+            client_id,
+            content.start_time,
+            content.end_time,
+            content.electric_quantity,
+            content.discount_price,
+            content.remark,
+            created,
+            content.device_id,
+            content.customer_id,
+            min_power,
+        )
+    except asyncpg.ExclusionViolationError as exc:
+        if exc.constraint_name != NO_OVERLAP:
+            raise
+        return Insert.CONTENDED
+    except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError):
+        return Insert.CONTENDED
+    except (asyncpg.InterfaceError, asyncpg.PostgresConnectionError, OSError, TimeoutError) as exc:
+        # The pool must not hand this connection out again; the database is away.
+        await connection.invalidate()
+        raise database_unavailable() from exc
+    except asyncpg.PostgresError as exc:
+        if connection_lost(exc):
+            await connection.invalidate()
+            raise database_unavailable() from exc
+        raise
+    return Insert.STORED if row is not None else Insert.NOT_STORED
+
+
+async def by_client_id(db: Db, client_id: str) -> OrderRow | None:
+    return (await db.execute(select(orders).where(orders.c.client_id == client_id))).first()
+
+
+def content_of(row: OrderRow) -> OrderContent:
+    return OrderContent(
+        device_id=row.device_id,
+        customer_id=row.customer_id,
+        start_time=row.start_time,
+        end_time=row.end_time,
+        electric_quantity=row.electric_quantity,
+        discount_price=row.discount_price,
+        remark=row.remark,
+    )
+
+
+async def device_power(db: Db, device_id: uuid.UUID) -> Decimal | None:
+    power: Decimal | None = await db.scalar(
+        select(devices.c.max_power_kw).where(devices.c.id == device_id)
+    )
+    return power
+
+
+async def customer_exists(db: Db, customer_id: uuid.UUID) -> bool:
+    found = await db.scalar(select(customers.c.id).where(customers.c.id == customer_id))
+    return found is not None
+
+
+async def colliding(
+    db: Db, device_id: uuid.UUID, start: datetime, end: datetime
+) -> OrderRow | None:
+    """The first stored order of the device that the range [start, end) would overlap."""
+    clash = overlaps(orders.c.start_time, orders.c.end_time, start, end, point=start == end)
+    query = (
+        select(orders.c.client_id, orders.c.start_time, orders.c.end_time)
+        .where(orders.c.device_id == device_id, clash)
+        .order_by(orders.c.start_time)
+        .limit(1)
+    )
+    return (await db.execute(query)).first()
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    customer_id: uuid.UUID | None = None
+    device_id: uuid.UUID | None = None
+    start: datetime | None = None
+    end: datetime | None = None
+
+
+def _where(filters: Filters, *, by_start: bool) -> list[ColumnElement[bool]]:
+    """Listing: orders overlapping [start, end). Summary (`by_start`): orders that
+    start in [start, end), so adjacent ranges never count an order twice."""
+    where: list[ColumnElement[bool]] = []
+    if filters.customer_id is not None:
+        where.append(orders.c.customer_id == filters.customer_id)
+    if filters.device_id is not None:
+        where.append(orders.c.device_id == filters.device_id)
+    if by_start:
+        if filters.start is not None:
+            where.append(orders.c.start_time >= filters.start)
+        if filters.end is not None:
+            where.append(orders.c.start_time < filters.end)
+        return where
+    if filters.start is not None and filters.end is not None:
+        where.append(
+            overlaps(
+                orders.c.start_time,
+                orders.c.end_time,
+                filters.start,
+                filters.end,
+                point=filters.start == filters.end,
+            )
+        )
+    elif filters.start is not None:
+        where.append(
+            or_(
+                orders.c.end_time > filters.start,
+                and_(orders.c.start_time == filters.start, orders.c.end_time == filters.start),
+            )
+        )
+    elif filters.end is not None:
+        where.append(orders.c.start_time < filters.end)
+    return where
+
+
+async def page(
+    session: AsyncSession, filters: Filters, *, number: int, size: int
+) -> tuple[Sequence[OrderRow], int]:
+    """One page, newest (latest StartTime) first, and the total count."""
+    where = _where(filters, by_start=False)
+    total = await session.scalar(select(func.count()).select_from(orders).where(*where))
+    query = (
+        select(orders)
+        .where(*where)
+        .order_by(orders.c.start_time.desc(), orders.c.created.desc(), orders.c.client_id)
+        .offset((number - 1) * size)
+        .limit(size)
+    )
+    rows = (await session.execute(query)).all()
+    return rows, int(total or 0)
+
+
+async def totals_by(session: AsyncSession, key: Any, filters: Filters) -> Sequence[OrderRow]:
+    """(key, count, energy, discount) per key, summed exactly by the database."""
+    query = (
+        select(
+            key,
+            func.count().label("order_count"),
+            func.sum(orders.c.electric_quantity).label("electric_quantity"),
+            func.sum(orders.c.discount_price).label("discount_price"),
+        )
+        .where(*_where(filters, by_start=True))
+        .group_by(key)
+        .order_by(key)
+    )
+    return (await session.execute(query)).all()
+
+
+async def stream_for_days(session: AsyncSession, filters: Filters) -> AsyncIterator[OrderRow]:
+    """(start_time, energy, discount) of each order, for grouping by local day."""
+    query = select(orders.c.start_time, orders.c.electric_quantity, orders.c.discount_price).where(
+        *_where(filters, by_start=True)
+    )
+    result = await session.stream(query.execution_options(yield_per=1000))
+    async for row in result:
+        yield row

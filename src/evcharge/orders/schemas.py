@@ -1,0 +1,77 @@
+"""Seed B wire models: the seed's ChargingOrderRequest and what the read endpoints return."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from typing import Annotated
+
+from pydantic import AfterValidator, Field, StringConstraints
+
+from evcharge.compat.binding import AspNetModel, DotNetDateTime, WireDecimal
+from evcharge.orders.models import CLIENT_ID_LENGTH, REMARK_LENGTH
+
+
+def _printable(value: str) -> str:
+    # Control characters cannot travel in XML 1.0, which every reply may be written in.
+    if any(ord(c) < 0x20 and c not in "\t\n\r" for c in value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Remark = Annotated[str, StringConstraints(max_length=REMARK_LENGTH), AfterValidator(_printable)]
+ClientOrderId = Annotated[
+    str, StringConstraints(max_length=CLIENT_ID_LENGTH), AfterValidator(_printable)
+]
+
+
+class ChargingOrderRequest(AspNetModel):
+    """The seed's body. Device, customer and both times are required; the two
+    decimals default to 0 as the original's non-nullable .NET decimals did."""
+
+    charging_device_id: uuid.UUID
+    customer_id: uuid.UUID
+    start_time: DotNetDateTime
+    end_time: DotNetDateTime
+    electric_quantity: WireDecimal = Field(default=Decimal(0), ge=0)
+    discount_price: WireDecimal = Field(default=Decimal(0), ge=0)
+    remark: Remark | None = None
+    id: ClientOrderId | None = None
+
+
+class ChargingOrder(AspNetModel):
+    """An order as stored: the request's fields (Id always set) plus Created."""
+
+    charging_device_id: uuid.UUID
+    customer_id: uuid.UUID
+    start_time: DotNetDateTime
+    end_time: DotNetDateTime
+    electric_quantity: WireDecimal
+    discount_price: WireDecimal
+    remark: str | None
+    id: str
+    created: DotNetDateTime
+
+
+class ChargingOrderPage(AspNetModel):
+    items: list[ChargingOrder]
+    page: int
+    page_size: int
+    total_count: int
+
+
+class SummaryGroup(AspNetModel):
+    key: str
+    order_count: int
+    electric_quantity: WireDecimal
+    discount_price: WireDecimal
+
+
+class ChargingOrderSummary(AspNetModel):
+    group_by: str
+    from_: DotNetDateTime | None = Field(alias="From")
+    to: DotNetDateTime | None
+    order_count: int
+    electric_quantity: WireDecimal
+    discount_price: WireDecimal
+    groups: list[SummaryGroup]

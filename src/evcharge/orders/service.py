@@ -1,0 +1,259 @@
+"""Seed B rules: an order is stored once (idempotent by Id), never overlaps another order
+of its device, and never claims more energy than the device can deliver."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+from decimal import Decimal
+from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+
+from evcharge.auth.principal import Principal
+from evcharge.auth.repository import device_owner
+from evcharge.compat.dates import format_datetime
+from evcharge.db import utcnow
+from evcharge.errors import Conflict, Invalid, NotFound, Unprocessable
+from evcharge.orders import repository
+from evcharge.orders.repository import Filters, Insert, OrderContent
+from evcharge.orders.schemas import (
+    ChargingOrder,
+    ChargingOrderRequest,
+    ChargingOrderSummary,
+    SummaryGroup,
+)
+
+_TOLERANCE = (105, 100)
+"""ElectricQuantity may exceed MaxPowerKw × hours by 5 % (meter and rounding slack)."""
+_MICROSECOND = timedelta(microseconds=1)
+
+_MICROSECONDS_PER_HOUR = 3_600_000_000
+_UNREACHABLE_POWER = Decimal("999999999999.999999")  # NUMERIC(18,6) maximum
+ATTEMPTS = 3
+
+
+class OrderOverlaps(Conflict):
+    """Another order of the same device occupies part of the requested time."""
+
+
+class OrderIdReused(Unprocessable):
+    """The Id names an order with different content (IETF Idempotency-Key draft: 422)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Created:
+    client_id: str
+    new: bool
+
+
+def order_url(client_id: str) -> str:
+    return f"/api/ChargeOrder/GetOrder?id={quote(client_id, safe='')}"
+
+
+def content(body: ChargingOrderRequest) -> OrderContent:
+    return OrderContent(
+        device_id=body.charging_device_id,
+        customer_id=body.customer_id,
+        start_time=body.start_time,
+        end_time=body.end_time,
+        electric_quantity=body.electric_quantity,
+        discount_price=body.discount_price,
+        remark=body.remark,
+    )
+
+
+def minimum_power(quantity: Decimal, start: datetime, end: datetime) -> Decimal:
+    """The smallest MaxPowerKw (6 places, rounded up) that can deliver `quantity` kWh
+    between start and end: quantity ≤ MaxPowerKw × hours × 1.05, in exact integers."""
+    if quantity == 0:
+        return Decimal(0)
+    micros = (end - start) // _MICROSECOND
+    if micros <= 0:
+        return _UNREACHABLE_POWER
+    # In millionths: P ≥ q × 3.6e9 µs/h × 100 / (µs × 105), rounded up.
+    numerator = int(quantity.scaleb(6)) * _MICROSECONDS_PER_HOUR * _TOLERANCE[1]
+    needed = -(-numerator // (micros * _TOLERANCE[0]))
+    return min(Decimal(needed).scaleb(-6), _UNREACHABLE_POWER)
+
+
+def energy_limit(power: Decimal, start: datetime, end: datetime) -> Decimal:
+    """MaxPowerKw × hours × 1.05 in kWh, rounded down to 6 places."""
+    micros = (end - start) // _MICROSECOND
+    millionths = int(power.scaleb(6)) * micros * _TOLERANCE[0]
+    limit = millionths // (_MICROSECONDS_PER_HOUR * _TOLERANCE[1])
+    return Decimal(limit).scaleb(-6).normalize()
+
+
+def _check(order: OrderContent) -> None:
+    if order.end_time < order.start_time:
+        raise Invalid(errors={"EndTime": ["EndTime must not be earlier than StartTime."]})
+
+
+def _no_device(device_id: uuid.UUID) -> str:
+    return f"No charging device with Id {device_id} exists."
+
+
+def _no_customer(customer_id: uuid.UUID) -> str:
+    return f"No customer with Id {customer_id} exists."
+
+
+async def _refuse_others(connection: AsyncConnection, order: OrderContent, own: uuid.UUID) -> None:
+    """A customer key orders only for its own customer on its own devices; anything else
+    answers exactly as a customer or device that does not exist (no probing, and no
+    learning when another customer's charger is busy)."""
+    errors: dict[str, list[str]] = {}
+    if await device_owner(connection, order.device_id) != own:
+        errors["ChargingDeviceId"] = [_no_device(order.device_id)]
+    if order.customer_id != own:
+        errors["CustomerId"] = [_no_customer(order.customer_id)]
+    if errors:
+        raise Invalid(errors=errors)
+
+
+async def create(
+    connection: AsyncConnection, body: ChargingOrderRequest, acting_for: uuid.UUID | None = None
+) -> Created:
+    """Store the order or say precisely why not. Success costs one statement; every
+    other outcome is diagnosed afterwards with a few reads. `acting_for`: the only
+    customer the caller may act for (a customer key); None for any (an admin key)."""
+    order = content(body)
+    _check(order)
+    if acting_for is not None:
+        await _refuse_others(connection, order, acting_for)
+    client_id = body.id or str(uuid.uuid4())
+    min_power = minimum_power(order.electric_quantity, order.start_time, order.end_time)
+    for _attempt in range(ATTEMPTS):
+        outcome = await repository.insert(connection, client_id, order, min_power, utcnow())
+        if outcome is Insert.STORED:
+            return Created(client_id, new=True)
+        found = await _diagnose(connection, client_id, order)
+        if found is not None:
+            return found
+    raise Conflict("The order could not be stored because of concurrent changes; retry.")
+
+
+async def _diagnose(
+    connection: AsyncConnection, client_id: str, order: OrderContent
+) -> Created | None:
+    """Why the insert stored nothing, in the same precedence on both databases:
+    existing Id, then unknown device/customer or too much energy, then overlap.
+    None when nothing explains it any more (a concurrent change): try again."""
+    existing = await repository.by_client_id(connection, client_id)
+    if existing is not None:
+        if repository.content_of(existing) == order:
+            return Created(client_id, new=False)
+        raise OrderIdReused(
+            f"Order {client_id} already exists with different content; "
+            "use a new Id for a new order.",
+            {"Id": [f"Id {client_id!r} is already used by an order with different content."]},
+        )
+    errors: dict[str, list[str]] = {}
+    power = await repository.device_power(connection, order.device_id)
+    if power is None:
+        errors["ChargingDeviceId"] = [_no_device(order.device_id)]
+    if not await repository.customer_exists(connection, order.customer_id):
+        errors["CustomerId"] = [_no_customer(order.customer_id)]
+    if power is not None:
+        limit = energy_limit(power, order.start_time, order.end_time)
+        if order.electric_quantity > limit:
+            errors["ElectricQuantity"] = [
+                f"ElectricQuantity {order.electric_quantity} kWh exceeds what the device can "
+                f"deliver in that time: {limit} kWh ({power} kW × hours + 5 %)."
+            ]
+    if errors:
+        raise Invalid(errors=errors)
+    other = await repository.colliding(
+        connection, order.device_id, order.start_time, order.end_time
+    )
+    if other is not None:
+        problem = (
+            f"The device already has order {other.client_id} from "
+            f"{format_datetime(other.start_time)} to {format_datetime(other.end_time)}, "
+            "which overlaps this order."
+        )
+        raise OrderOverlaps(
+            f"The order overlaps order {other.client_id} on the same device.",
+            {"StartTime": [problem]},
+        )
+    return None
+
+
+def to_wire(row: Any) -> ChargingOrder:
+    return ChargingOrder(
+        charging_device_id=row.device_id,
+        customer_id=row.customer_id,
+        start_time=row.start_time,
+        end_time=row.end_time,
+        electric_quantity=row.electric_quantity,
+        discount_price=row.discount_price,
+        remark=row.remark,
+        id=row.client_id,
+        created=row.created,
+    )
+
+
+async def one(session: AsyncSession, client_id: str, caller: Principal) -> ChargingOrder:
+    """The order; another customer's order is "not found", worded as a missing one."""
+    row = await repository.by_client_id(session, client_id)
+    missing = f"No order with Id {client_id!r} exists."
+    if row is None:
+        raise NotFound(missing)
+    caller.require_customer_uuid(row.customer_id, missing)
+    return to_wire(row)
+
+
+async def page(
+    session: AsyncSession, filters: Filters, *, number: int, size: int
+) -> tuple[list[ChargingOrder], int]:
+    rows, total = await repository.page(session, filters, number=number, size=size)
+    return [to_wire(row) for row in rows], total
+
+
+GROUPINGS = ("customer", "device", "day")
+
+
+async def summary(
+    session: AsyncSession, group_by: str, filters: Filters, zone: tzinfo
+) -> ChargingOrderSummary:
+    """Totals per customer, device or local day (operator zone) of the orders that start
+    in [from, to): each order is counted once, in the group its StartTime falls in."""
+    groups: list[SummaryGroup] = []
+    if group_by == "day":
+        days: dict[str, list[Any]] = defaultdict(lambda: [0, Decimal(0), Decimal(0)])
+        async for row in repository.stream_for_days(session, filters):
+            totals = days[row.start_time.astimezone(zone).date().isoformat()]
+            totals[0] += 1
+            totals[1] += row.electric_quantity
+            totals[2] += row.discount_price
+        for key in sorted(days):
+            count, energy, discount = days[key]
+            groups.append(SummaryGroup(key=key, order_count=count, electric_quantity=energy,
+                                       discount_price=discount))  # fmt: skip
+    else:
+        column = (
+            repository.orders.c.customer_id
+            if group_by == "customer"
+            else (repository.orders.c.device_id)
+        )
+        for row in await repository.totals_by(session, column, filters):
+            groups.append(
+                SummaryGroup(
+                    key=str(row[0]),
+                    order_count=row.order_count,
+                    electric_quantity=row.electric_quantity or Decimal(0),
+                    discount_price=row.discount_price or Decimal(0),
+                )
+            )
+    return ChargingOrderSummary(
+        group_by=group_by,
+        from_=filters.start,
+        to=filters.end,
+        order_count=sum(g.order_count for g in groups),
+        electric_quantity=sum((g.electric_quantity for g in groups), Decimal(0)),
+        discount_price=sum((g.discount_price for g in groups), Decimal(0)),
+        groups=groups,
+    )
