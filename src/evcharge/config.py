@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1, le=64)
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     db_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
-    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_pool_size: int = Field(default=20, ge=1, le=200)
     max_page_size: int = Field(default=100, ge=1, le=10_000)
     default_page_size: int = Field(default=50, ge=1, le=10_000)
     charging_efficiency: float = Field(default=0.9, gt=0, le=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import tracemalloc
 
 import httpx
 import pytest
@@ -48,9 +49,14 @@ QUADRATIC_BLOWUP = (
 async def test_xml_attacks_are_refused_fast_with_400_in_the_envelope(
     client: httpx.AsyncClient, attack: bytes
 ) -> None:
+    tracemalloc.start()
     started = time.perf_counter()
     response = await client.post(CREATE, content=attack, headers={"Content-Type": "text/xml"})
     elapsed = time.perf_counter() - started
+    _current, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # Expanded, these attacks take hundreds of MB to GB; refused, memory stays flat.
+    assert peak < 5 * 2**20, f"peak {peak / 2**20:.1f} MiB"
     assert response.status_code == 400
     assert response.headers["content-type"] == "text/xml; charset=utf-8"
     result = envelope(response)
