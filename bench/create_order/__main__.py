@@ -31,6 +31,7 @@ from evcharge.migrations import upgrade
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 ROOT = Path(__file__).resolve().parents[2]
+LOGS = ROOT / "bench" / "results"
 PATH = b"/api/ChargeOrder/CreateOrder"
 BASE_TIME = datetime(2030, 1, 1, tzinfo=UTC)
 ENV_KEY = "bench-admin-key-" + uuid.uuid4().hex
@@ -142,7 +143,10 @@ def start_server(
     ]  # fmt: skip
     if factory:
         command.append("--factory")
-    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env})
+    # The servers' own output (one audit line per order) goes to a file, not the report.
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = (LOGS / f"create_order-{app.split(':')[0].rsplit('.', 1)[-1]}.log").open("wb")
+    return subprocess.Popen(command, cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=log)
 
 
 async def wait_ready(port: int, seconds: float = 30) -> None:
