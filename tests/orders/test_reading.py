@@ -190,3 +190,13 @@ async def test_summary_in_xml_and_bad_grouping(
     bad = await client.get(f"{BASE}/GetSummary?groupBy=week")
     assert bad.status_code == 400
     assert bad.json()["errors"][0]["field"] == "groupBy"
+
+
+async def test_an_order_id_the_database_cannot_hold_is_400_not_500(
+    client: httpx.AsyncClient,
+) -> None:
+    # Found by schemathesis: NUL in ?id= reached PostgreSQL, whose text cannot hold it.
+    for bad in ("%00", "a%01b", "x" * 65):
+        response = await client.get(f"{BASE}/GetOrder?id={bad}")
+        assert response.status_code == 400, bad
+        assert response.json()["errors"][0]["field"] == "id"

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -40,6 +40,7 @@ from evcharge.orders.schemas import (
     ChargingOrderPage,
     ChargingOrderRequest,
     ChargingOrderSummary,
+    ClientOrderId,
 )
 
 router = APIRouter(prefix="/api/ChargeOrder", tags=["seed B: charge orders"])
@@ -144,6 +145,19 @@ def _query(request: Request, name: str) -> str | None:
     return None
 
 
+_CLIENT_ID: TypeAdapter[str] = TypeAdapter(ClientOrderId)
+
+
+def _client_id(raw: str) -> str:
+    """An order Id from the query, held to the rules of the Id it looks up (the
+    database could not even compare some values, e.g. a NUL character)."""
+    try:
+        return _CLIENT_ID.validate_python(raw)
+    except ValidationError as exc:
+        problem = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+        raise Invalid(errors={"id": [f"The id {problem}."]}) from None
+
+
 def _uuid(request: Request, name: str) -> uuid.UUID | None:
     raw = _query(request, name)
     if raw is None:
@@ -208,10 +222,10 @@ def _order_xml(order: ChargingOrder) -> str:
 async def get_order(
     request: Request, session: Session, caller: CustomerScoped, id: Text = None
 ) -> Response:
-    client_id = _query(request, "id")
-    if client_id is None:
+    raw = _query(request, "id")
+    if raw is None:
         raise Invalid(errors={"id": ["The id query parameter is required."]})
-    order = await service.one(session, client_id, caller)
+    order = await service.one(session, _client_id(raw), caller)
     return data(
         request,
         lambda: order.model_dump_json(by_alias=True).encode(),
