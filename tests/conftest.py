@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import asyncpg
 import httpx
+import hypothesis
 import pytest
 from fastapi import FastAPI
 
@@ -25,6 +26,11 @@ from evcharge.models import metadata
 ADMIN_KEY = "test-admin-key-0123456789abcdef"
 """EVCHARGE_ADMIN_KEY of the test app; the `client` fixture sends it."""
 ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+# Machines here are shared and noisy: a property test is judged by its examples, never by
+# how long one took (a deadline would turn a GC pause into a "flaky" failure).
+hypothesis.settings.register_profile("evcharge", deadline=None)
+hypothesis.settings.load_profile("evcharge")
 
 POSTGRES_URL = os.environ.get("EVCHARGE_TEST_POSTGRES_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
