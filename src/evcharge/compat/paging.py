@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import Depends, Query, Request
 
+from evcharge.compat.params import query_value
 from evcharge.errors import Invalid
 
 
@@ -16,18 +17,9 @@ class Paging:
     size: int
 
 
-def _query_value(request: Request, name: str) -> str | None:
-    # Quirk: ASP.NET binds query parameters case-insensitively (?pagesize=10 works).
-    wanted = name.lower()
-    for key, value in request.query_params.multi_items():
-        if key.lower() == wanted:
-            return value
-    return None
-
-
 def _positive(request: Request, name: str) -> int | None:
-    raw = _query_value(request, name)
-    if raw is None or raw == "":
+    raw = query_value(request, name)
+    if raw is None:
         return None
     if not raw.strip().isdigit() or int(raw) < 1 or int(raw) > 2**31 - 1:
         raise Invalid(

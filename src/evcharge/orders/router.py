@@ -6,7 +6,6 @@ data on 200 and the envelope on errors (see docs/orders.md)."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -18,7 +17,6 @@ from evcharge.auth import CustomerScoped, Principal, audit_entity
 from evcharge.auth.principal import current_principal
 from evcharge.compat import xml
 from evcharge.compat.binding import NAIVE_ZONE
-from evcharge.compat.dates import parse_datetime
 from evcharge.compat.envelope import (
     ResultMessage,
     Status,
@@ -29,6 +27,7 @@ from evcharge.compat.envelope import (
 )
 from evcharge.compat.errors import render_exception
 from evcharge.compat.paging import Pages
+from evcharge.compat.params import query_date, query_value
 from evcharge.compat.webapi import body_doc
 from evcharge.config import Settings
 from evcharge.db import Session, connection_unit_of_work
@@ -136,15 +135,6 @@ class CreateOrderFastPath:
         await response(scope, receive, send)
 
 
-def _query(request: Request, name: str) -> str | None:
-    # Quirk: ASP.NET binds query parameters case-insensitively.
-    wanted = name.lower()
-    for key, value in request.query_params.multi_items():
-        if key.lower() == wanted and value != "":
-            return value
-    return None
-
-
 _CLIENT_ID: TypeAdapter[str] = TypeAdapter(ClientOrderId)
 
 
@@ -159,7 +149,7 @@ def _client_id(raw: str) -> str:
 
 
 def _uuid(request: Request, name: str) -> uuid.UUID | None:
-    raw = _query(request, name)
+    raw = query_value(request, name)
     if raw is None:
         return None
     try:
@@ -168,23 +158,13 @@ def _uuid(request: Request, name: str) -> uuid.UUID | None:
         raise Invalid(errors={name: [f"The value '{raw}' is not a valid Guid."]}) from None
 
 
-def _date(request: Request, name: str) -> datetime | None:
-    raw = _query(request, name)
-    if raw is None:
-        return None
-    try:
-        return parse_datetime(raw, request.app.state.settings.zone)
-    except ValueError as exc:
-        raise Invalid(errors={name: [str(exc) + "."]}) from None
-
-
 def _filters(request: Request, caller: Principal) -> Filters:
     """The query's filters; a customer key's are always narrowed to its own customer."""
     filters = Filters(
         customer_id=caller.customer_filter(_uuid(request, "customerId")),
         device_id=_uuid(request, "deviceId"),
-        start=_date(request, "from"),
-        end=_date(request, "to"),
+        start=query_date(request, "from", request.app.state.settings.zone),
+        end=query_date(request, "to", request.app.state.settings.zone),
     )
     if filters.start and filters.end and filters.end < filters.start:
         raise Invalid(errors={"to": ["to must not be earlier than from."]})
@@ -222,7 +202,7 @@ def _order_xml(order: ChargingOrder) -> str:
 async def get_order(
     request: Request, session: Session, caller: CustomerScoped, id: Text = None
 ) -> Response:
-    raw = _query(request, "id")
+    raw = query_value(request, "id")
     if raw is None:
         raise Invalid(errors={"id": ["The id query parameter is required."]})
     order = await service.one(session, _client_id(raw), caller)
@@ -289,7 +269,7 @@ async def get_summary(
 ) -> Response:
     """Orders count in the group and range their StartTime falls in (days in the
     operator's time zone), so adjacent ranges never count an order twice."""
-    grouping = (_query(request, "groupBy") or "").lower()
+    grouping = (query_value(request, "groupBy") or "").lower()
     if grouping not in service.GROUPINGS:
         raise Invalid(errors={"groupBy": ["groupBy must be customer, device or day."]})
     settings: Settings = request.app.state.settings

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -10,10 +10,9 @@ from fastapi import Path as PathParam
 from starlette.responses import Response
 
 from evcharge.auth.principal import CustomerScoped
-from evcharge.compat.dates import parse_datetime
+from evcharge.compat.params import query_date
 from evcharge.compat.webapi import body_doc, errors_doc, read_body, reply
 from evcharge.db import Session
-from evcharge.errors import Invalid
 from evcharge.plans import service as plans
 from evcharge.plans.context import Planning
 from evcharge.prices import schemas, service
@@ -28,16 +27,6 @@ Area = Annotated[
         description="e.g. NO1, DE-LU, BE",
     ),
 ]
-
-
-def _instant(name: str, raw: str | None, default: datetime) -> datetime:
-    """A query date; without offset it is UTC, as everywhere in family A."""
-    if raw is None or raw == "":
-        return default
-    try:
-        return parse_datetime(raw, UTC)
-    except ValueError as exc:
-        raise Invalid(errors={name: [str(exc)]}) from None
 
 
 @router.put(
@@ -68,6 +57,7 @@ async def put_prices(
 
 @router.get("/{priceArea}", response_model=schemas.PriceSeries, responses=errors_doc(400, 404, 503))
 async def get_prices(
+    request: Request,
     session: Session,
     _caller: CustomerScoped,
     planning: Planning,
@@ -79,6 +69,6 @@ async def get_prices(
 ) -> Response:
     """The area's slots overlapping [from, to) (at most 31 days). Market data: customer
     keys may read it too; uploading is for admin keys."""
-    first = _instant("from", start, planning.now)
-    last = _instant("to", end, first + timedelta(hours=48))
+    first = query_date(request, "from", UTC) or planning.now  # family A: no offset is UTC
+    last = query_date(request, "to", UTC) or first + timedelta(hours=48)
     return reply(await service.series(session, area.upper(), first, last))
