@@ -12,12 +12,11 @@ from starlette.responses import Response
 from evcharge.auth.principal import CustomerTree
 from evcharge.charging_info import service
 from evcharge.charging_info.schemas import EvChargingInfo, EvChargingInformationReq
-from evcharge.compat.paging import Pages
+from evcharge.compat.paging import Page, Pages
 from evcharge.compat.webapi import body_doc, errors_doc, read_body, reply
 from evcharge.db import Session
 from evcharge.plans.context import Planning
 from evcharge.registry.paths import DevicePath
-from evcharge.registry.schemas import Page
 
 # A customer key may POST its own devices' charging information (what the home app
 # does); clearing the history is an admin step before deleting the device.
@@ -57,11 +56,7 @@ async def create_charging_information(
 async def list_charging_information(session: Session, paging: Pages, path: DevicePath) -> Response:
     """Every version, newest first."""
     items, total = await service.history(session, path, page=paging.page, size=paging.size)
-    return reply(
-        Page[EvChargingInfo](
-            items=items, page=paging.page, page_size=paging.size, total_count=total
-        )
-    )
+    return reply(Page[EvChargingInfo].of(items, paging, total))
 
 
 @router.get(

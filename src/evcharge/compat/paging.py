@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Generic, Self, TypeVar
 
 from fastapi import Depends, Query, Request
 
+from evcharge.compat.binding import AspNetModel
 from evcharge.compat.params import query_value
 from evcharge.errors import Invalid
 
@@ -50,3 +51,18 @@ def paging(
 
 
 Pages = Annotated[Paging, Depends(paging)]
+
+T = TypeVar("T")
+
+
+class Page(AspNetModel, Generic[T]):
+    """One page of a listing: `{"Items", "Page", "PageSize", "TotalCount"}`."""
+
+    items: list[T]
+    page: int
+    page_size: int
+    total_count: int
+
+    @classmethod
+    def of(cls, items: list[T], paging: Paging, total: int) -> Self:
+        return cls(items=items, page=paging.page, page_size=paging.size, total_count=total)

@@ -234,9 +234,7 @@ async def get_orders(
 ) -> Response:
     filters = _filters(request, caller)
     items, total = await service.page(session, filters, number=paging.page, size=paging.size)
-    result = ChargingOrderPage(
-        items=items, page=paging.page, page_size=paging.size, total_count=total
-    )
+    result = ChargingOrderPage.of(items, paging, total)
 
     def as_xml() -> bytes:
         orders = "".join(f"<ChargingOrder>{_order_xml(o)}</ChargingOrder>" for o in items)

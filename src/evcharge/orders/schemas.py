@@ -9,6 +9,7 @@ from typing import Annotated
 from pydantic import AfterValidator, Field, StringConstraints
 
 from evcharge.compat.binding import AspNetModel, DotNetDateTime, WireDecimal
+from evcharge.compat.paging import Page
 from evcharge.orders.models import CLIENT_ID_LENGTH, REMARK_LENGTH
 
 
@@ -53,11 +54,8 @@ class ChargingOrder(AspNetModel):
     created: DotNetDateTime
 
 
-class ChargingOrderPage(AspNetModel):
-    items: list[ChargingOrder]
-    page: int
-    page_size: int
-    total_count: int
+class ChargingOrderPage(Page[ChargingOrder]):
+    """A page of orders (named for its XML root and OpenAPI schema)."""
 
 
 class SummaryGroup(AspNetModel):

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from evcharge.auth.principal import CurrentPrincipal, CustomerTree
 from evcharge.charging_info import service as charging_info
 from evcharge.charging_info.schemas import EvChargingInfo
-from evcharge.compat.paging import Pages
+from evcharge.compat.paging import Page, Pages
 from evcharge.compat.webapi import body_doc, errors_doc, read_body, reply
 from evcharge.db import Session
 from evcharge.plans.context import Planning
@@ -98,20 +98,13 @@ def _put_reply(request: Request, wire: schemas.Entity, created: bool) -> Respons
 # --- customers -------------------------------------------------------------------------
 
 
-@router.get("", response_model=schemas.Page[schemas.Customer], responses=READ_ERRORS)
+@router.get("", response_model=Page[schemas.Customer], responses=READ_ERRORS)
 async def list_customers(session: Session, paging: Pages, principal: CurrentPrincipal) -> Response:
     query = select(Customer).order_by(Customer.number)
     if not principal.is_admin:
         query = query.where(Customer.number == principal.customer_number)
     rows, total = await page_of(session, query, page=paging.page, size=paging.size)
-    return reply(
-        schemas.Page[schemas.Customer](
-            items=[customer_wire(c) for c in rows],
-            page=paging.page,
-            page_size=paging.size,
-            total_count=total,
-        )
-    )
+    return reply(Page[schemas.Customer].of([customer_wire(c) for c in rows], paging, total))
 
 
 @router.put(
@@ -142,9 +135,7 @@ async def delete_customer(session: Session, path: CustomerPath) -> Response:
 # --- contracts -------------------------------------------------------------------------
 
 
-@router.get(
-    CUSTOMER + "/contracts", response_model=schemas.Page[schemas.Contract], responses=READ_ERRORS
-)
+@router.get(CUSTOMER + "/contracts", response_model=Page[schemas.Contract], responses=READ_ERRORS)
 async def list_contracts(session: Session, paging: Pages, path: CustomerPath) -> Response:
     chain = await resolve(session, path, depth=1)
     query = (
@@ -152,11 +143,7 @@ async def list_contracts(session: Session, paging: Pages, path: CustomerPath) ->
     )
     rows, total = await page_of(session, query, page=paging.page, size=paging.size)
     items = [contract_wire(Chain(chain.customer, c)) for c in rows]
-    return reply(
-        schemas.Page[schemas.Contract](
-            items=items, page=paging.page, page_size=paging.size, total_count=total
-        )
-    )
+    return reply(Page[schemas.Contract].of(items, paging, total))
 
 
 @router.put(
@@ -185,20 +172,14 @@ async def delete_contract(session: Session, path: ContractPath) -> Response:
 # --- gateways --------------------------------------------------------------------------
 
 
-@router.get(
-    CONTRACT + "/gateways", response_model=schemas.Page[schemas.Gateway], responses=READ_ERRORS
-)
+@router.get(CONTRACT + "/gateways", response_model=Page[schemas.Gateway], responses=READ_ERRORS)
 async def list_gateways(session: Session, paging: Pages, path: ContractPath) -> Response:
     chain = await resolve(session, path, depth=2)
     assert chain.contract is not None
     query = select(Gateway).where(Gateway.contract_id == chain.contract.id).order_by(Gateway.number)
     rows, total = await page_of(session, query, page=paging.page, size=paging.size)
     items = [gateway_wire(Chain(chain.customer, chain.contract, g)) for g in rows]
-    return reply(
-        schemas.Page[schemas.Gateway](
-            items=items, page=paging.page, page_size=paging.size, total_count=total
-        )
-    )
+    return reply(Page[schemas.Gateway].of(items, paging, total))
 
 
 @router.put(
@@ -231,7 +212,7 @@ async def delete_gateway(session: Session, path: GatewayPath) -> Response:
 
 @router.get(
     GATEWAY + "/evchargingdevices",
-    response_model=schemas.Page[schemas.Device],
+    response_model=Page[schemas.Device],
     responses=READ_ERRORS,
 )
 async def list_devices(session: Session, paging: Pages, path: GatewayPath) -> Response:
@@ -244,11 +225,7 @@ async def list_devices(session: Session, paging: Pages, path: GatewayPath) -> Re
     )
     rows, total = await page_of(session, query, page=paging.page, size=paging.size)
     items = [device_wire(Chain(chain.customer, chain.contract, chain.gateway, d)) for d in rows]
-    return reply(
-        schemas.Page[schemas.Device](
-            items=items, page=paging.page, page_size=paging.size, total_count=total
-        )
-    )
+    return reply(Page[schemas.Device].of(items, paging, total))
 
 
 @router.put(

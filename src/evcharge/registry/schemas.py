@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Annotated, Generic, TypeVar
+from typing import Annotated
 
 from pydantic import Field, StringConstraints
 
@@ -79,13 +79,3 @@ class Device(Entity):
     max_power_kw: WireDecimal
     charge_point_id: str | None
     ev_charging_info: EvChargingInfo | None = None
-
-
-T = TypeVar("T")
-
-
-class Page(AspNetModel, Generic[T]):
-    items: list[T]
-    page: int
-    page_size: int
-    total_count: int
