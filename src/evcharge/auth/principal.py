@@ -23,7 +23,8 @@ from typing import Annotated, Any, Literal
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
 
-from evcharge.errors import Forbidden, NotFound, Unauthorized
+from evcharge.compat.params import NotInt32, parse_int32
+from evcharge.errors import Forbidden, Invalid, NotFound, Unauthorized
 from evcharge.registry.paths import Path
 
 Role = Literal["admin", "customer"]
@@ -105,7 +106,9 @@ class CustomerTree:
     """Router dependency for family A's `api/customers/{customerId}/…` tree.
 
     A customer key sees only its own customer's subtree: any other customerId answers
-    404 with the very message of a customer that does not exist. Within its own tree it
+    404 with the very message of a customer that does not exist, and a customerId that
+    is not an Int32 answers 400 here, before anything else runs. (The one route without
+    a customerId, the customer list, filters by the key itself.) Within its own tree it
     may read, and use only the write methods in `customer_writes` (others: 403)."""
 
     def __init__(self, customer_writes: frozenset[str] = frozenset()) -> None:
@@ -117,10 +120,12 @@ class CustomerTree:
             return
         raw = request.path_params.get("customerId")
         if raw is not None:
+            # The route's own parser, so the check and the route see the same number;
+            # text it cannot read is refused here (fail closed), never waved through.
             try:
-                number = int(raw)
-            except ValueError:
-                return  # not a number: parameter validation answers 400
+                number = parse_int32(str(raw), "customerId")
+            except NotInt32 as exc:
+                raise Invalid(errors={"customerId": [str(exc)]}) from None
             principal.require_customer_number(number)
         method = request.method.upper()
         if method not in READS and method not in self.customer_writes:

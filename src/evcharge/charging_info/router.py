@@ -47,9 +47,7 @@ async def create_charging_information(
     """The seed endpoint. On success, returns the new entity (201, Location of the version)."""
     body = await read_body(request, EvChargingInformationReq)
     info = await service.create(session, path, body, planning)
-    return reply(
-        info, 201, {"Location": f"{request.url.path.rstrip('/')}/charginginformation/{info.id}"}
-    )
+    return reply(info, 201, {"Location": f"{path.url}/charginginformation/{info.id}"})
 
 
 @router.get(HISTORY, response_model=Page[EvChargingInfo], responses=errors_doc(400, 404, 503))

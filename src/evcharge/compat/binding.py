@@ -20,6 +20,7 @@ from pydantic import (
 from pydantic.alias_generators import to_pascal
 
 from evcharge.compat.dates import format_datetime, parse_datetime
+from evcharge.compat.numbers import OutOfRange, read_decimal
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 
@@ -87,6 +88,11 @@ def _to_decimal(value: Any) -> Any:
     # Json.NET refuses true/false for a decimal; pydantic's lax mode would take them.
     if isinstance(value, bool):
         raise ValueError("must be a decimal number")
+    if isinstance(value, str):  # XML and form values: the one reader of decimal text
+        found = read_decimal(value)
+        value = value if found is None else found
+    if isinstance(value, OutOfRange):
+        raise ValueError(value.message)
     return value
 
 

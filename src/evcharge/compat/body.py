@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import codecs
 import json
-from decimal import Decimal
 from typing import Any
 
 from starlette.requests import Request
+
+from evcharge.compat.numbers import json_float, json_int
 
 JSON_TYPES = frozenset({"application/json", "text/json"})
 MAX_JSON_DEPTH = 32
@@ -60,7 +61,9 @@ def parse_json(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
         return None
     _check_depth(text, max_depth)
     try:
-        value = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+        value = json.loads(
+            text, parse_float=json_float, parse_int=json_int, parse_constant=_no_constant
+        )
     except json.JSONDecodeError as exc:
         raise BodyError(
             f"Invalid JSON at line {exc.lineno}, position {exc.colno}: {exc.msg}."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
@@ -9,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from evcharge.compat.body import read_json
+from evcharge.compat.numbers import OutOfRange, dumps
 from evcharge.errors import Invalid
 
 M = TypeVar("M", bound=BaseModel)
@@ -31,8 +33,11 @@ def model_state(exc: ValidationError, prefix: str = PARAMETER) -> dict[str, list
         key = model_state_key(prefix, err["loc"])
         msg = str(err["msg"]).removeprefix("Value error, ")
         value = err.get("input")
-        if err["type"] not in ("missing", "value_error") and isinstance(value, (str, int, float)):
-            msg = f"{msg} (got {value!r})"
+        if isinstance(value, OutOfRange):
+            msg = value.message
+        elif err["type"] not in ("missing", "value_error") and isinstance(value, (str, int, float)):
+            shown = repr(value)
+            msg = f"{msg} (got {shown if len(shown) <= 60 else shown[:56] + '…'})"
         state.setdefault(key, []).append(msg if msg.endswith(".") else msg + ".")
     return state
 
@@ -55,13 +60,27 @@ async def read_body(request: Request, model: type[M]) -> M:
 
 
 def reply(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """PascalCase JSON of a wire model, serialised once (no second validation pass)."""
+    """PascalCase JSON of a wire model, serialised once (no second validation pass),
+    decimals exact (`compat.numbers.dumps`)."""
     return Response(
-        model.model_dump_json(by_alias=True),
+        dumps(model),
         status_code=status,
-        headers=headers,
+        headers=checked_headers(headers),
         media_type="application/json; charset=utf-8",
     )
+
+
+_FIELD_VALUE = re.compile(r"[\x21-\x7e]([\x20-\x7e]*[\x21-\x7e])?")
+
+
+def checked_headers(headers: dict[str, str] | None) -> dict[str, str] | None:
+    """Refuse (as a bug, before the unit of work commits) a header value the HTTP server
+    could not send: a write must never be committed with a reply that cannot go out.
+    Header values are built from canonical values (parsed ids), so this never fires."""
+    for name, value in (headers or {}).items():
+        if _FIELD_VALUE.fullmatch(value) is None:
+            raise ValueError(f"header {name} would not be a valid HTTP field value")
+    return headers
 
 
 class WebApiError(BaseModel):

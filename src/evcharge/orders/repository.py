@@ -15,11 +15,24 @@ from functools import cache
 from typing import Any, cast
 
 import asyncpg  # type: ignore[import-untyped]  # no stubs; used on the hot path only
-from sqlalchemy import ColumnElement, Table, and_, bindparam, exists, func, or_, select, true
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Numeric,
+    Table,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    true,
+    type_coerce,
+)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from evcharge.db import Quantity, connection_lost, database_unavailable
+from evcharge.db import QUANTITY_SCALE, Quantity, connection_lost, database_unavailable
 from evcharge.orders.models import NO_OVERLAP, ChargeOrder
 from evcharge.registry.models import ChargingDevice, Customer
 
@@ -312,20 +325,56 @@ async def page(
     return rows, int(total or 0)
 
 
-async def totals_by(session: AsyncSession, key: Any, filters: Filters) -> Sequence[OrderRow]:
+_MILLION = 10**QUANTITY_SCALE
+
+
+def _exact_sums(column: Any, dialect: str) -> list[Any]:
+    """SUM of a Quantity column that cannot overflow or round: PostgreSQL's numeric sum is
+    exact at any size (read raw, not through Quantity); SQLite's integer SUM overflows at
+    2^63 millionths (9.2·10^12), so it adds whole units and millionths apart (exact up
+    to 9.2·10^18 units per group)."""
+    if dialect == "postgresql":
+        return [func.sum(type_coerce(column, Numeric()))]
+    raw = type_coerce(column, BigInteger())
+    return [func.sum(raw // _MILLION), func.sum(raw % _MILLION)]
+
+
+def _sum_value(parts: Sequence[Any]) -> Decimal:
+    if len(parts) == 1:
+        return Decimal(parts[0] or 0)
+    units, millionths = (int(p or 0) for p in parts)
+    return Decimal(f"{units * _MILLION + millionths}e-{QUANTITY_SCALE}")
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    key: Any
+    order_count: int
+    electric_quantity: Decimal
+    discount_price: Decimal
+
+
+async def totals_by(session: AsyncSession, key: Any, filters: Filters) -> list[Totals]:
     """(key, count, energy, discount) per key, summed exactly by the database."""
+    dialect = session.get_bind().dialect.name
+    energy = _exact_sums(orders.c.electric_quantity, dialect)
+    discount = _exact_sums(orders.c.discount_price, dialect)
     query = (
-        select(
-            key,
-            func.count().label("order_count"),
-            func.sum(orders.c.electric_quantity).label("electric_quantity"),
-            func.sum(orders.c.discount_price).label("discount_price"),
-        )
+        select(key, func.count(), *energy, *discount)
         .where(*_where(filters, by_start=True))
         .group_by(key)
         .order_by(key)
     )
-    return (await session.execute(query)).all()
+    width = len(energy)
+    return [
+        Totals(
+            key=row[0],
+            order_count=int(row[1]),
+            electric_quantity=_sum_value(row[2 : 2 + width]),
+            discount_price=_sum_value(row[2 + width :]),
+        )
+        for row in (await session.execute(query)).all()
+    ]
 
 
 async def stream_for_days(session: AsyncSession, filters: Filters) -> AsyncIterator[OrderRow]:

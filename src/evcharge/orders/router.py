@@ -26,6 +26,7 @@ from evcharge.compat.envelope import (
     read_object,
 )
 from evcharge.compat.errors import render_exception
+from evcharge.compat.numbers import OutOfRange, dumps
 from evcharge.compat.paging import Pages
 from evcharge.compat.params import query_date, query_value
 from evcharge.compat.webapi import body_doc
@@ -72,6 +73,8 @@ def bind(data: Any, settings: Settings) -> ChargingOrderRequest:
             name = ".".join(str(p) for p in err["loc"]) or "request"
             if err["type"] == "missing":
                 problem = f"The {name} field is required."
+            elif isinstance(err.get("input"), OutOfRange):
+                problem = err["input"].message
             else:
                 problem = str(err["msg"]).removeprefix("Value error, ")
                 problem = problem if problem.endswith(".") else problem + "."
@@ -208,7 +211,7 @@ async def get_order(
     order = await service.one(session, _client_id(raw), caller)
     return data(
         request,
-        lambda: order.model_dump_json(by_alias=True).encode(),
+        lambda: dumps(order),
         lambda: (
             f'<ChargingOrder xmlns:i="{xml.XSI}" xmlns="{RESPONSE_NAMESPACE}">'
             f"{_order_xml(order)}</ChargingOrder>"
@@ -246,7 +249,7 @@ async def get_orders(
             prefix=listing,
         )
 
-    return data(request, lambda: result.model_dump_json(by_alias=True).encode(), as_xml)
+    return data(request, lambda: dumps(result), as_xml)
 
 
 @router.get(
@@ -283,4 +286,4 @@ async def get_summary(
             {"Groups": "ChargingOrderSummaryGroup"},
         )
 
-    return data(request, lambda: result.model_dump_json(by_alias=True).encode(), as_xml)
+    return data(request, lambda: dumps(result), as_xml)

@@ -6,7 +6,7 @@ import uuid
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, PlainSerializer, StringConstraints
 
 from evcharge.compat.binding import AspNetModel, DotNetDateTime, WireDecimal
 from evcharge.compat.paging import Page
@@ -58,11 +58,16 @@ class ChargingOrderPage(Page[ChargingOrder]):
     """A page of orders (named for its XML root and OpenAPI schema)."""
 
 
+Total = Annotated[Decimal, PlainSerializer(float, return_type=float, when_used="json")]
+"""A sum of stored decimals: exact at any size (no 10^12 bound, unlike one order's field);
+written exactly by `compat.numbers.dumps`."""
+
+
 class SummaryGroup(AspNetModel):
     key: str
     order_count: int
-    electric_quantity: WireDecimal
-    discount_price: WireDecimal
+    electric_quantity: Total
+    discount_price: Total
 
 
 class ChargingOrderSummary(AspNetModel):
@@ -70,6 +75,6 @@ class ChargingOrderSummary(AspNetModel):
     from_: DotNetDateTime | None = Field(alias="From")
     to: DotNetDateTime | None
     order_count: int
-    electric_quantity: WireDecimal
-    discount_price: WireDecimal
+    electric_quantity: Total
+    discount_price: Total
     groups: list[SummaryGroup]

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from evcharge.auth.principal import Principal
 from evcharge.auth.repository import device_owner
 from evcharge.compat.dates import format_datetime
+from evcharge.compat.numbers import exact_sum
 from evcharge.db import utcnow
 from evcharge.errors import Conflict, Invalid, NotFound, Unprocessable
 from evcharge.orders import repository
@@ -223,16 +224,17 @@ async def summary(
     in [from, to): each order is counted once, in the group its StartTime falls in."""
     groups: list[SummaryGroup] = []
     if group_by == "day":
-        days: dict[str, list[Any]] = defaultdict(lambda: [0, Decimal(0), Decimal(0)])
+        days: dict[str, list[Any]] = defaultdict(lambda: [0, [], []])
         async for row in repository.stream_for_days(session, filters):
             totals = days[row.start_time.astimezone(zone).date().isoformat()]
             totals[0] += 1
-            totals[1] += row.electric_quantity
-            totals[2] += row.discount_price
+            totals[1].append(row.electric_quantity)
+            totals[2].append(row.discount_price)
         for key in sorted(days):
             count, energy, discount = days[key]
-            groups.append(SummaryGroup(key=key, order_count=count, electric_quantity=energy,
-                                       discount_price=discount))  # fmt: skip
+            groups.append(SummaryGroup(key=key, order_count=count,
+                                       electric_quantity=exact_sum(energy),
+                                       discount_price=exact_sum(discount)))  # fmt: skip
     else:
         column = (
             repository.orders.c.customer_id
@@ -242,10 +244,10 @@ async def summary(
         for row in await repository.totals_by(session, column, filters):
             groups.append(
                 SummaryGroup(
-                    key=str(row[0]),
+                    key=str(row.key),
                     order_count=row.order_count,
-                    electric_quantity=row.electric_quantity or Decimal(0),
-                    discount_price=row.discount_price or Decimal(0),
+                    electric_quantity=row.electric_quantity,
+                    discount_price=row.discount_price,
                 )
             )
     return ChargingOrderSummary(
@@ -253,7 +255,7 @@ async def summary(
         from_=filters.start,
         to=filters.end,
         order_count=sum(g.order_count for g in groups),
-        electric_quantity=sum((g.electric_quantity for g in groups), Decimal(0)),
-        discount_price=sum((g.discount_price for g in groups), Decimal(0)),
+        electric_quantity=exact_sum(g.electric_quantity for g in groups),
+        discount_price=exact_sum(g.discount_price for g in groups),
         groups=groups,
     )

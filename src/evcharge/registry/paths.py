@@ -10,6 +10,7 @@ from fastapi import Depends
 from evcharge.compat.params import ContractNo, CustomerNo, DeviceNo, GatewayNo
 
 LEVELS = ("customer", "contract", "gateway", "EV charging device")
+SEGMENTS = ("contracts", "gateways", "evchargingdevices")
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +26,20 @@ class Path:
         """ "Gateway 7" for level 3."""
         number = (self.customer, self.contract, self.gateway, self.device)[level - 1]
         return f"{LEVELS[level - 1]} {number}".capitalize().replace("Ev ", "EV ")
+
+    @property
+    def url(self) -> str:
+        """The canonical path of the deepest level given (`/api/customers/1/contracts/2`):
+        built from the parsed numbers, never from the request's text, so `+1`, `01` or
+        `1%0B` can never reach a header."""
+        url = f"/api/customers/{self.customer}"
+        for segment, number in zip(
+            SEGMENTS, (self.contract, self.gateway, self.device), strict=True
+        ):
+            if number is None:
+                break
+            url += f"/{segment}/{number}"
+        return url
 
     def missing(self, level: int) -> str:
         """ "No gateway 7 exists under contract 6 of customer 1." for level 3."""

@@ -16,7 +16,7 @@ from evcharge.db import Session
 from evcharge.plans.context import Planning
 from evcharge.registry import schemas, service
 from evcharge.registry.models import ChargingDevice, Contract, Customer, Gateway
-from evcharge.registry.paths import ContractPath, CustomerPath, DevicePath, GatewayPath
+from evcharge.registry.paths import ContractPath, CustomerPath, DevicePath, GatewayPath, Path
 from evcharge.registry.repository import Chain, page_of, resolve
 
 # Customer keys read their own tree only; registry writes are for admin keys (403).
@@ -88,10 +88,11 @@ def device_wire(chain: Chain, info: EvChargingInfo | None = None) -> schemas.Dev
     )
 
 
-def _put_reply(request: Request, wire: schemas.Entity, created: bool) -> Response:
-    """201 with Location when the PUT created the entity, 200 when it replaced it."""
+def _put_reply(path: Path, wire: schemas.Entity, created: bool) -> Response:
+    """201 with Location (the canonical path) when the PUT created the entity, 200 when
+    it replaced it."""
     if created:
-        return reply(wire, 201, {"Location": str(request.url.path)})
+        return reply(wire, 201, {"Location": path.url})
     return reply(wire)
 
 
@@ -117,7 +118,7 @@ async def list_customers(session: Session, paging: Pages, principal: CurrentPrin
 async def put_customer(request: Request, session: Session, path: CustomerPath) -> Response:
     body = await read_body(request, schemas.CustomerPut)
     customer, created = await service.put_customer(session, path.customer, body)
-    return _put_reply(request, customer_wire(customer), created)
+    return _put_reply(path, customer_wire(customer), created)
 
 
 @router.get(CUSTOMER, response_model=schemas.Customer, responses=READ_ERRORS)
@@ -155,7 +156,7 @@ async def list_contracts(session: Session, paging: Pages, path: CustomerPath) ->
 async def put_contract(request: Request, session: Session, path: ContractPath) -> Response:
     body = await read_body(request, schemas.ContractPut)
     chain, created = await service.put_contract(session, path, body)
-    return _put_reply(request, contract_wire(chain), created)
+    return _put_reply(path, contract_wire(chain), created)
 
 
 @router.get(CONTRACT, response_model=schemas.Contract, responses=READ_ERRORS)
@@ -193,7 +194,7 @@ async def put_gateway(
 ) -> Response:
     body = await read_body(request, schemas.GatewayPut)
     chain, created = await service.put_gateway(session, path, body, planning)
-    return _put_reply(request, gateway_wire(chain), created)
+    return _put_reply(path, gateway_wire(chain), created)
 
 
 @router.get(GATEWAY, response_model=schemas.Gateway, responses=READ_ERRORS)
@@ -241,7 +242,7 @@ async def put_device(
     chain, created = await service.put_device(session, path, body, planning)
     assert chain.device is not None
     info = await charging_info.current(session, chain.device.id, path)
-    return _put_reply(request, device_wire(chain, info), created)
+    return _put_reply(path, device_wire(chain, info), created)
 
 
 @router.get(DEVICE, response_model=schemas.Device, responses=READ_ERRORS)
