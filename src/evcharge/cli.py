@@ -87,7 +87,7 @@ def serve(
         access_log=False,
         proxy_headers=False,
         timeout_keep_alive=settings.keep_alive_seconds,
-        h11_max_incomplete_event_size=16 * 1024,
+        h11_max_incomplete_event_size=settings.max_header_bytes,
         http=_http_protocol(),
     )
 

@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(default=30.0, gt=0)
     keep_alive_seconds: int = Field(default=5, ge=1)
     header_timeout_seconds: float = Field(default=10.0, gt=0)
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    # Charge orders (docs/orders.md): the longest session one order may cover.
+    max_order_days: int = Field(default=31, ge=1, le=3660)
 
     @field_validator("database_url")
     @classmethod

@@ -24,9 +24,33 @@ class BodyError(Exception):
 
 
 class UnsupportedMediaType(Exception):
-    def __init__(self, media_type: str) -> None:
+    """415; `detail`, when given, is the whole message (e.g. naming a charset)."""
+
+    def __init__(self, media_type: str, detail: str = "") -> None:
         super().__init__(media_type)
         self.media_type = media_type
+        self.detail = detail
+
+
+NOT_CHARSETS = frozenset({"idna", "punycode", "unicode-escape", "raw-unicode-escape", "undefined"})
+"""Python text codecs that are transformations, not character sets a client may declare."""
+
+
+def text_codec(charset: str) -> str:
+    """Python's codec for a declared charset (default UTF-8). A charset that is unknown or
+    not a text encoding (`zlib`, `base64`, `rot13`: Python codecs, not charsets) is 415."""
+    name = charset or "utf-8"
+    try:
+        codec = codecs.lookup(name).name
+        b"".decode(codec)  # LookupError unless it turns bytes into text
+    except LookupError:
+        codec = ""
+    if not codec or codec in NOT_CHARSETS:
+        shown = name if len(name) <= 40 else name[:40] + "…"
+        raise UnsupportedMediaType(
+            "", f"The charset '{shown}' is not supported: declare a text encoding such as utf-8."
+        ) from None
+    return codec
 
 
 def media_type(request: Request) -> tuple[str, str]:
@@ -42,10 +66,9 @@ def media_type(request: Request) -> tuple[str, str]:
 
 
 def decode(raw: bytes, charset: str) -> str:
-    try:
-        codec = codecs.lookup(charset or "utf-8").name
-    except LookupError:
-        raise BodyError(f"The charset '{charset}' is not supported.") from None
+    """The body as text in its declared charset; bytes that charset cannot read are a
+    400, never replaced."""
+    codec = text_codec(charset)
     # Quirk: .NET clients often send a UTF-8 byte order mark; the originals skipped it.
     if codec == "utf-8" and raw.startswith(codecs.BOM_UTF8):
         raw = raw[len(codecs.BOM_UTF8) :]

@@ -102,7 +102,8 @@ def render_exception(request: Request, exc: Exception) -> Response:
         return render(request, Invalid(errors={exc.field or "request": [exc.message]}))
     if isinstance(exc, UnsupportedMediaType):
         error = DomainError(
-            f"The request entity's media type '{exc.media_type or '(none)'}' is not supported "
+            exc.detail
+            or f"The request entity's media type '{exc.media_type or '(none)'}' is not supported "
             "for this resource."
         )
         error.status = 415

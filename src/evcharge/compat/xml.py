@@ -16,7 +16,7 @@ from xml.etree.ElementTree import Element, ParseError
 import defusedxml.ElementTree as SafeET
 from defusedxml import DefusedXmlException
 
-from evcharge.compat.body import BodyError, decode
+from evcharge.compat.body import BodyError, UnsupportedMediaType, decode
 from evcharge.compat.dates import format_datetime
 
 XML_TYPES = frozenset({"application/xml", "text/xml"})
@@ -53,6 +53,14 @@ def parse_object(raw: bytes, charset: str, root: str, namespace: str) -> dict[st
         ) from None
     except ParseError as exc:
         raise BodyError(f"The body is not well-formed XML: {exc}.") from None
+    except UnicodeDecodeError as exc:
+        raise BodyError(f"The body is not valid {exc.encoding}: byte {exc.start}.") from None
+    except (LookupError, ValueError):
+        # The XML declaration names an encoding that is no text encoding (zlib, rot13)
+        # or one the parser cannot read (multi-byte encodings other than UTF-8/16).
+        raise UnsupportedMediaType(
+            "", "The encoding declared in the XML declaration is not supported: use utf-8."
+        ) from None
     ns, local = _local(element.tag)
     if local.lower() != root.lower() or ns not in ("", namespace):
         expected = f"'{root}' in namespace '{namespace}' (or in no namespace)"

@@ -6,6 +6,7 @@ data on 200 and the envelope on errors (see docs/orders.md)."""
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -110,7 +111,9 @@ async def create_order_reply(request: Request) -> Response:
     body = bind(raw, settings)
     acting_for = None if caller.is_admin else caller.customer_filter(None)
     async with connection_unit_of_work(request) as connection:
-        created = await service.create(connection, body, acting_for)
+        created = await service.create(
+            connection, body, acting_for, timedelta(days=settings.max_order_days)
+        )
     audit_entity(request, "charge_order", created.client_id)
     message = _CREATED if created.new else _REPEATED
     result = ResultMessage(Status.Success, message, url=service.order_url(created.client_id))

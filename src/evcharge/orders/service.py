@@ -89,9 +89,24 @@ def energy_limit(power: Decimal, start: datetime, end: datetime) -> Decimal:
     return Decimal(limit).scaleb(-6).normalize()
 
 
-def _check(order: OrderContent) -> None:
+MAX_ORDER_LENGTH = timedelta(days=31)
+"""Default of EVCHARGE_MAX_ORDER_DAYS: an order blocks its device for its whole range."""
+
+
+def _check(order: OrderContent, max_length: timedelta) -> None:
     if order.end_time < order.start_time:
         raise Invalid(errors={"EndTime": ["EndTime must not be earlier than StartTime."]})
+    if order.end_time - order.start_time > max_length:
+        days = max_length / timedelta(days=1)
+        raise Invalid(
+            errors={
+                "EndTime": [
+                    f"An order may cover at most {days:g} days: EndTime must be no later "
+                    f"than {format_datetime(order.start_time + max_length)} (StartTime + "
+                    f"{days:g} days)."
+                ]
+            }
+        )
 
 
 def _no_device(device_id: uuid.UUID) -> str:
@@ -116,13 +131,17 @@ async def _refuse_others(connection: AsyncConnection, order: OrderContent, own: 
 
 
 async def create(
-    connection: AsyncConnection, body: ChargingOrderRequest, acting_for: uuid.UUID | None = None
+    connection: AsyncConnection,
+    body: ChargingOrderRequest,
+    acting_for: uuid.UUID | None = None,
+    max_length: timedelta = MAX_ORDER_LENGTH,
 ) -> Created:
     """Store the order or say precisely why not. Success costs one statement; every
     other outcome is diagnosed afterwards with a few reads. `acting_for`: the only
-    customer the caller may act for (a customer key); None for any (an admin key)."""
+    customer the caller may act for (a customer key); None for any (an admin key).
+    `max_length`: the longest time range an order may cover (EVCHARGE_MAX_ORDER_DAYS)."""
     order = content(body)
-    _check(order)
+    _check(order, max_length)
     if acting_for is not None:
         await _refuse_others(connection, order, acting_for)
     client_id = body.id or str(uuid.uuid4())
