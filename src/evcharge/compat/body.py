@@ -41,8 +41,10 @@ def text_codec(charset: str) -> str:
     not a text encoding (`zlib`, `base64`, `rot13`: Python codecs, not charsets) is 415."""
     name = charset or "utf-8"
     try:
-        codec = codecs.lookup(name).name
-        b"".decode(codec)  # LookupError unless it turns bytes into text
+        info = codecs.lookup(name)
+        # CodecInfo says whether a codec turns bytes into text (documented on
+        # codecs.CodecInfo only as a private flag; bytes.decode checks the same flag).
+        codec = info.name if getattr(info, "_is_text_encoding", True) else ""
     except LookupError:
         codec = ""
     if not codec or codec in NOT_CHARSETS:
