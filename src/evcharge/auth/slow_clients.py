@@ -32,6 +32,8 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
     max_header_bytes: int | None = None
     """Bytes of request line and headers; None reads EVCHARGE_MAX_HEADER_BYTES."""
     _header_timer: asyncio.TimerHandle | None = None
+    _refused = False
+    """The connection's current request was refused (431): ignore the rest of it."""
     _head_bytes: int | None = None
     """Bytes received of the current request's head; None while not reading a head."""
 
@@ -52,12 +54,19 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
         if self._head_bytes is not None and self._head_bytes > self._head_limit:
             self._refuse_large_head()
 
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
+
     def on_message_complete(self) -> None:
+        if self._refused:
+            return
         super().on_message_complete()
         self._head_bytes = 0  # a pipelined or kept-alive request's head follows
 
     def _refuse_large_head(self) -> None:
         """431 in the family's error shape (the path may be known by now), then close."""
+        self._refused = True
         self._head_bytes = None
         self._disarm_header_timer()
         if self.transport.is_closing():  # the parser refused the request already (400)
@@ -89,6 +98,13 @@ class HeaderTimeoutProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._disarm_header_timer()
         self._head_bytes = None
+        if self._refused:
+            return
+        # The whole head arrived in one read: measure what the parser holds of it.
+        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        if size > self._head_limit:
+            self._refuse_large_head()
+            return
         super().on_headers_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
