@@ -77,10 +77,10 @@ async def test_bytes_invalid_for_the_declared_charset_are_400_never_replaced(
         assert response.status_code == 400, response.text
     device, customer = await order_parties(client)
     xml = (
-        "<ChargingOrderRequest><ChargingDeviceId>{}</ChargingDeviceId><CustomerId>{}</CustomerId>"
+        f"<ChargingOrderRequest><ChargingDeviceId>{device}</ChargingDeviceId><CustomerId>{customer}</CustomerId>"
         "<StartTime>2025-11-08T18:00:00Z</StartTime><EndTime>2025-11-08T19:00:00Z</EndTime>"
         "<Remark>Z\xff</Remark></ChargingOrderRequest>"
-    ).format(device, customer)
+    )
     for charset in ("", "; charset=utf-8"):
         response = await client.post(
             CREATE,
@@ -88,7 +88,10 @@ async def test_bytes_invalid_for_the_declared_charset_are_400_never_replaced(
             headers={"Content-Type": "application/xml" + charset, "Accept": "application/json"},
         )
         assert response.status_code == 400, response.text
-    form = f"ChargingDeviceId={device}&CustomerId={customer}&StartTime=2025-11-08T18:00:00Z&EndTime=2025-11-08T19:00:00Z&Remark=Z%FF"
+    form = (
+        f"ChargingDeviceId={device}&CustomerId={customer}&StartTime=2025-11-08T18:00:00Z"
+        "&EndTime=2025-11-08T19:00:00Z&Remark=Z%FF"
+    )
     response = await client.post(CREATE, content=form.encode(), headers={"Content-Type": FORM})
     assert response.status_code == 400, response.text
     assert response.json()["status"] == 0
