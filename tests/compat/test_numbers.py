@@ -96,6 +96,8 @@ def test_decimal_text_is_read_exactly_and_bounded() -> None:
     assert isinstance(read_decimal("1e29"), OutOfRange)
     assert read_decimal("7.9e28") == Decimal("7.9e28")
     assert read_decimal("abc") is None
+    assert read_decimal("１") is None  # full-width digits: not the invariant culture
+    assert read_decimal("1_000") is None
     assert isinstance(json_float("1e1000000"), OutOfRange)
 
 
@@ -136,3 +138,13 @@ async def test_json_replies_carry_every_digit(app: FastAPI, client: httpx.AsyncC
     )
     assert '"BatteryLevel":12.345678' in info.text
     assert '"GrossBatterySize":999.999999' in info.text
+
+
+@pytest.mark.parametrize("text", ["１", "1_000", "٢", "1e1000000", "Infinity"])
+async def test_decimal_text_outside_the_invariant_culture_is_a_400(
+    client: httpx.AsyncClient, text: str
+) -> None:
+    await register_device(client)
+    response = await client.post(device_path(), json={"BatteryLevel": text})
+    assert response.status_code == 400, response.text
+    assert list(response.json()["ModelState"]) == ["request.BatteryLevel"]

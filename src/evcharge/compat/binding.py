@@ -88,9 +88,11 @@ def _to_decimal(value: Any) -> Any:
     # Json.NET refuses true/false for a decimal; pydantic's lax mode would take them.
     if isinstance(value, bool):
         raise ValueError("must be a decimal number")
-    if isinstance(value, str):  # XML and form values: the one reader of decimal text
+    if isinstance(value, str):  # XML, form and JSON strings: the one reader of decimal text
         found = read_decimal(value)
-        value = value if found is None else found
+        if found is None:
+            raise ValueError("must be a decimal number such as 12.5")
+        value = found
     if isinstance(value, OutOfRange):
         raise ValueError(value.message)
     return value

@@ -34,7 +34,8 @@ _MIN_ADJUSTED_EXPONENT: Final = -40
 """Smaller magnitudes round to 0 at any scale stored here (6 places)."""
 _FAST_LENGTH: Final = 24
 
-_NUMBER = re.compile(r"\s*([+-]?)(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?\s*")
+_NUMBER = re.compile(r"[ \t\r\n]*([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?[ \t\r\n]*")
+"""A decimal number in the invariant culture: ASCII digits and white space only."""
 
 
 class OutOfRange:
