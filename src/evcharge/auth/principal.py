@@ -153,8 +153,8 @@ async def route_guard(request: Request) -> None:
         return
     route: Any = request.scope.get("route")
     dependant = getattr(route, "dependant", None)
-    if dependant is None:
-        return
+    if dependant is None:  # cannot tell whether the route scopes its data: refuse
+        raise NotFound(f"No HTTP resource was found that matches the request URI '{request.url}'.")
     serves = _serves_customers.get(id(route))
     if serves is None:
         serves = _serves_customers[id(route)] = _declares_customer_scope(dependant)
