@@ -288,3 +288,16 @@ async def test_location_headers_carry_the_canonical_id(
         + info.json()["Id"]
     )
     assert (await client.get(location)).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["/api/customers/78\x0b", "/a\r\nSet-Cookie: x=1", " /a", ""])
+def test_a_reply_whose_header_http_cannot_carry_is_refused_before_the_commit(value: str) -> None:
+    """`reply` runs inside the handler, before the unit of work commits: raising there
+    rolls the write back instead of committing one whose answer never arrives."""
+    from evcharge.compat.webapi import WebApiError, reply
+
+    with pytest.raises(ValueError, match="Location"):
+        reply(WebApiError(Message="x"), 201, {"Location": value})
+    assert (
+        reply(WebApiError(Message="x"), 201, {"Location": "/api/customers/78"}).status_code == 201
+    )
