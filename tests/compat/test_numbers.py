@@ -117,6 +117,15 @@ def test_decimals_are_written_as_json_net_writes_a_decimal(value: str, text: str
     assert decimal_text(Decimal(value)) == text
 
 
+def test_xml_decimals_are_exact_beyond_the_decimal_context() -> None:
+    from evcharge.compat.xml import value_text
+
+    huge = Decimal("12345678901234567890123456789012.345678")
+    assert value_text(huge) == "12345678901234567890123456789012.345678"
+    assert value_text(Decimal("11.500000")) == "11.5"
+    assert value_text(Decimal("-0.0")) == "0"
+
+
 def test_sums_are_exact_beyond_the_decimal_context() -> None:
     values = [Decimal("999999999999.999999")] * 10**4 + [Decimal("0.000001")]
     assert exact_sum(values) == Decimal("9999999999999999.990001")

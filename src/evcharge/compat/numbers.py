@@ -107,14 +107,19 @@ def json_int(text: str) -> int | OutOfRange:
     return int(text)
 
 
-def decimal_text(value: Decimal) -> str:
-    """A decimal as Json.NET writes a .NET decimal: plain notation, exact, at least one
-    decimal place (`11.0`), no trailing zeros beyond it, no negative zero."""
+def plain_decimal(value: Decimal) -> str:
+    """Plain notation, exact at any size (no rounding to the context's 28 digits, as
+    `normalize()` would), no trailing zeros, no negative zero: `11`, `0.000001`."""
     text = format(value, "f")
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    if text in ("-0", ""):
-        text = "0"
+    return "0" if text in ("-0", "") else text
+
+
+def decimal_text(value: Decimal) -> str:
+    """A decimal as Json.NET writes a .NET decimal: plain notation, exact, at least one
+    decimal place (`11.0`), no trailing zeros beyond it, no negative zero."""
+    text = plain_decimal(value)
     return text if "." in text else text + ".0"
 
 

@@ -18,6 +18,7 @@ from defusedxml import DefusedXmlException
 
 from evcharge.compat.body import BodyError, UnsupportedMediaType, decode
 from evcharge.compat.dates import format_datetime
+from evcharge.compat.numbers import plain_decimal
 
 XML_TYPES = frozenset({"application/xml", "text/xml"})
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
@@ -91,7 +92,7 @@ def value_text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal):
-        return format(value.normalize(), "f")
+        return plain_decimal(value)
     if isinstance(value, datetime):
         return format_datetime(value)
     if isinstance(value, (int, uuid.UUID)):
