@@ -157,3 +157,21 @@ async def test_decimal_text_outside_the_invariant_culture_is_a_400(
     response = await client.post(device_path(), json={"BatteryLevel": text})
     assert response.status_code == 400, response.text
     assert list(response.json()["ModelState"]) == ["request.BatteryLevel"]
+
+
+@pytest.mark.parametrize(
+    ("customer_id", "status"),
+    [("²", 201), ("２", 201), ("1", 201), ("+01", 201), ("2", 400), ("9" * 64, 400)],
+)
+async def test_a_body_customer_id_is_a_number_only_in_ascii_digits(
+    client: httpx.AsyncClient, customer_id: str, status: int
+) -> None:
+    """`CustomerId` is a string: ASCII digits are a customer number (must be the path's);
+    `²` or full-width digits are the client's own text, kept as sent — never a 500."""
+    await register_device(client)
+    response = await client.post(device_path(), json={"CustomerId": customer_id})
+    assert response.status_code == status, response.text
+    if status == 201:
+        assert response.json()["CustomerId"] == customer_id
+    else:
+        assert list(response.json()["ModelState"]) == ["request.CustomerId"]

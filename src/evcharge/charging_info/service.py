@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 from sqlalchemy import delete, func, select
@@ -35,7 +36,7 @@ def _check_ids(body: EvChargingInformationReq, chain: Chain, path: Path) -> str:
         # and must be the path's customer; other text is the client's own customer
         # reference and is kept as sent (see docs/decisions.md).
         as_uuid = _as_uuid(given_customer)
-        if given_customer.lstrip("-").isdigit() and int(given_customer) != path.customer:
+        if _WHOLE_NUMBER.fullmatch(given_customer) and int(given_customer) != path.customer:
             errors["request.CustomerId"] = [
                 f"CustomerId {given_customer} contradicts the path, which names {path.customer}."
             ]
@@ -47,6 +48,10 @@ def _check_ids(body: EvChargingInformationReq, chain: Chain, path: Path) -> str:
     if errors:
         raise Invalid(errors=errors)
     return customer_ref
+
+
+_WHOLE_NUMBER = re.compile(r"[+-]?[0-9]+")
+"""A number as the invariant culture writes one (ASCII digits; `²` or `２` are text)."""
 
 
 def _as_uuid(text: str) -> uuid.UUID | None:
