@@ -175,3 +175,16 @@ async def test_a_body_customer_id_is_a_number_only_in_ascii_digits(
         assert response.json()["CustomerId"] == customer_id
     else:
         assert list(response.json()["ModelState"]) == ["request.CustomerId"]
+
+
+@pytest.mark.parametrize("query", ["PAGE=²", "Page=" + "1" * 5000, "PAGESIZE=١", "page=2.0"])
+async def test_paging_numbers_are_read_by_the_one_int32_parser(
+    client: httpx.AsyncClient, query: str
+) -> None:
+    """Paging is bound case-insensitively (`PAGE=`), past FastAPI's own validation of
+    `page`: `²` reached int() and was a 500."""
+    family_a = await client.get("/api/customers?" + query)
+    assert family_a.status_code == 400, family_a.text
+    family_b = await client.get("/api/ChargeOrder/GetOrders?" + query)
+    assert family_b.status_code == 400, family_b.text
+    assert family_b.json()["status"] == 0

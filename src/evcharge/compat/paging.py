@@ -8,7 +8,7 @@ from typing import Annotated, Generic, Self, TypeVar
 from fastapi import Depends, Query, Request
 
 from evcharge.compat.binding import AspNetModel
-from evcharge.compat.params import query_value
+from evcharge.compat.params import NotInt32, parse_int32, query_value
 from evcharge.errors import Invalid
 
 
@@ -22,11 +22,16 @@ def _positive(request: Request, name: str) -> int | None:
     raw = query_value(request, name)
     if raw is None:
         return None
-    if not raw.strip().isdigit() or int(raw) < 1 or int(raw) > 2**31 - 1:
+    try:
+        number = parse_int32(raw.strip(), name)  # the one reader of Int32 text
+    except NotInt32:
+        number = 0
+    if number < 1:
+        shown = raw if len(raw) <= 40 else raw[:40] + "…"
         raise Invalid(
-            errors={name: [f"The value '{raw}' is not valid for {name}: a whole number from 1."]}
+            errors={name: [f"The value '{shown}' is not valid for {name}: a whole number from 1."]}
         )
-    return int(raw)
+    return number
 
 
 def paging(
