@@ -18,6 +18,7 @@ from evcharge.auth.service import Authenticator
 from evcharge.charging_info.router import router as charging_info_router
 from evcharge.compat import errors
 from evcharge.compat.envelope import render_error
+from evcharge.compat.negotiation import WebApiNegotiation
 from evcharge.compat.routing import CaseInsensitivePaths, literal_segments
 from evcharge.compat.webapi import finish_openapi
 from evcharge.config import Settings, get_settings
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         dependencies=[Depends(route_guard)],
+        # A trailing slash is matched, never redirected (see CaseInsensitivePaths).
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -82,10 +85,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     errors.install(app)
     errors.register_family("/api/chargeorder", render_error)
-    # Outermost last: log → body limits → canonical paths → key (before any unit of
-    # work) → CreateOrder's hot path (so it is authenticated like every route).
+    # Outermost last: log → body limits → canonical paths → family A's reply media
+    # type → key (before any unit of work) → CreateOrder's hot path (so it is
+    # authenticated like every route).
     app.add_middleware(CreateOrderFastPath)
     app.add_middleware(Authenticate, authenticator=app.state.authenticator)
+    app.add_middleware(WebApiNegotiation)
     app.add_middleware(CaseInsensitivePaths, words=literal_segments(routers))
     app.add_middleware(
         BodyLimits,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import typing
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, TypeVar
@@ -41,6 +42,7 @@ class AspNetModel(BaseModel):
     )
 
     _aliases_by_lower: ClassVar[dict[str, str]] = {}
+    _blank_is_null: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -50,6 +52,11 @@ class AspNetModel(BaseModel):
             alias = field.alias or name
             cls._aliases_by_lower[name.lower()] = alias
             cls._aliases_by_lower[alias.lower()] = alias
+        cls._blank_is_null = frozenset(
+            field.alias or name
+            for name, field in cls.model_fields.items()
+            if _nullable_value_type(field.annotation)
+        )
 
     @model_validator(mode="before")
     @classmethod
@@ -62,8 +69,18 @@ class AspNetModel(BaseModel):
         for key, value in data.items():
             alias = cls._aliases_by_lower.get(str(key).lower())
             if alias is not None:
-                bound[alias] = value
+                # Quirk: Json.NET reads "" for a nullable value type (date, number) as null.
+                bound[alias] = None if value == "" and alias in cls._blank_is_null else value
         return bound
+
+
+def _nullable_value_type(annotation: Any) -> bool:
+    """`X | None` where X is not text: a .NET `Nullable<T>` of a value type."""
+    args = typing.get_args(annotation)
+    if type(None) not in args:
+        return False
+    inner = [typing.get_args(a)[0] if typing.get_origin(a) is Annotated else a for a in args]
+    return str not in inner
 
 
 def _to_datetime(value: Any, info: ValidationInfo) -> Any:

@@ -9,7 +9,11 @@ from typing import Any
 
 from starlette.requests import Request
 
+from evcharge.compat import lenient_json
+
 JSON_TYPES = frozenset({"application/json", "text/json"})
+WEB_API_JSON_TYPES = JSON_TYPES | {"text/html"}
+"""Family A's JSON formatter was also registered for text/html (the seed lists it)."""
 MAX_JSON_DEPTH = 32
 
 
@@ -60,7 +64,7 @@ def parse_json(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
         return None
     _check_depth(text, max_depth)
     try:
-        value = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+        value = _loads(text)
     except json.JSONDecodeError as exc:
         raise BodyError(
             f"Invalid JSON at line {exc.lineno}, position {exc.colno}: {exc.msg}."
@@ -69,6 +73,24 @@ def parse_json(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
         raise BodyError(f"JSON nested deeper than {max_depth} levels.") from None
     _refuse_nul(value)
     return value
+
+
+def _loads(text: str) -> Any:
+    """Strict JSON; on failure, once more after rewriting Json.NET's leniencies
+    (comments, single quotes, trailing commas); the strict error is the one reported."""
+    try:
+        return json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+    except json.JSONDecodeError as strict:
+        try:
+            rewritten = lenient_json.to_strict(text)
+        except lenient_json.LenientJsonError:
+            raise strict from None
+        if rewritten == text:
+            raise
+        try:
+            return json.loads(rewritten, parse_float=Decimal, parse_constant=_no_constant)
+        except json.JSONDecodeError:
+            raise strict from None
 
 
 def _refuse_nul(value: Any) -> None:
@@ -114,9 +136,9 @@ def _check_depth(text: str, max_depth: int) -> None:
             depth -= 1
 
 
-async def read_json(request: Request) -> Any:
-    """The JSON body of a request whose media type must be application/json or text/json."""
+async def read_json(request: Request, types: frozenset[str] = JSON_TYPES) -> Any:
+    """The JSON body of a request whose media type must be one of `types`."""
     kind, charset = media_type(request)
-    if kind not in JSON_TYPES:
+    if kind not in types:
         raise UnsupportedMediaType(kind)
     return parse_json(decode(await request.body(), charset))

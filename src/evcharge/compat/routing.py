@@ -23,10 +23,13 @@ def literal_segments(routers: Iterable[APIRouter]) -> dict[str, str]:
 
 
 class CaseInsensitivePaths:
-    """Quirk: ASP.NET routing ignores case (`/api/Customers/1` is `/api/customers/1`).
+    """Quirk: ASP.NET routing ignores case (`/api/Customers/1` is `/api/customers/1`)
+    and one trailing slash (`…/evchargingdevices/8/` is `…/evchargingdevices/8`).
 
     Fixed segments are rewritten to the spelling the routes use; parameter values
-    (anything that is not one of those words) are passed on exactly as sent."""
+    (anything that is not one of those words) are passed on exactly as sent. The slash
+    is dropped here rather than redirected: a 307 would make HttpClient repeat the
+    request without its Authorization header."""
 
     def __init__(self, app: ASGIApp, words: dict[str, str]) -> None:
         self.app = app
@@ -35,8 +38,10 @@ class CaseInsensitivePaths:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path: str = scope["path"]
+            if len(path) > 1 and path.endswith("/") and not path.endswith("//"):
+                path = path[:-1]
             segments = path.split("/")
             canonical = [self.words.get(s.lower(), s) if s else s for s in segments]
-            if canonical != segments:
+            if canonical != segments or path != scope["path"]:
                 scope = {**scope, "path": "/".join(canonical)}
         await self.app(scope, receive, send)

@@ -8,7 +8,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from evcharge.compat.body import read_json
+from evcharge.compat.body import WEB_API_JSON_TYPES, read_json
 from evcharge.errors import Invalid
 
 M = TypeVar("M", bound=BaseModel)
@@ -51,7 +51,7 @@ def bind(model: type[M], data: Any, **context: Any) -> M:
 
 async def read_body(request: Request, model: type[M]) -> M:
     """Read, parse and bind a JSON body; dates without offset are UTC in family A."""
-    return bind(model, await read_json(request))
+    return bind(model, await read_json(request, WEB_API_JSON_TYPES))
 
 
 def reply(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -43,7 +43,7 @@ class OrderContent:
     customer_id: uuid.UUID
     start_time: datetime
     end_time: datetime
-    electric_quantity: Decimal
+    electric_quantity: Decimal | None
     discount_price: Decimal
     remark: str | None
 
@@ -318,7 +318,7 @@ async def totals_by(session: AsyncSession, key: Any, filters: Filters) -> Sequen
         select(
             key,
             func.count().label("order_count"),
-            func.sum(orders.c.electric_quantity).label("electric_quantity"),
+            func.coalesce(func.sum(orders.c.electric_quantity), 0).label("electric_quantity"),
             func.sum(orders.c.discount_price).label("discount_price"),
         )
         .where(*_where(filters, by_start=True))

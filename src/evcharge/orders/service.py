@@ -66,10 +66,11 @@ def content(body: ChargingOrderRequest) -> OrderContent:
     )
 
 
-def minimum_power(quantity: Decimal, start: datetime, end: datetime) -> Decimal:
+def minimum_power(quantity: Decimal | None, start: datetime, end: datetime) -> Decimal:
     """The smallest MaxPowerKw (6 places, rounded up) that can deliver `quantity` kWh
-    between start and end: quantity ≤ MaxPowerKw × hours × 1.05, in exact integers."""
-    if quantity == 0:
+    between start and end: quantity ≤ MaxPowerKw × hours × 1.05, in exact integers.
+    No quantity (null) needs no power."""
+    if not quantity:
         return Decimal(0)
     micros = (end - start) // _MICROSECOND
     if micros <= 0:
@@ -159,7 +160,7 @@ async def _diagnose(
         errors["CustomerId"] = [_no_customer(order.customer_id)]
     if power is not None:
         limit = energy_limit(power, order.start_time, order.end_time)
-        if order.electric_quantity > limit:
+        if order.electric_quantity is not None and order.electric_quantity > limit:
             errors["ElectricQuantity"] = [
                 f"ElectricQuantity {order.electric_quantity} kWh exceeds what the device can "
                 f"deliver in that time: {limit} kWh ({power} kW × hours + 5 %)."
@@ -227,7 +228,7 @@ async def summary(
         async for row in repository.stream_for_days(session, filters):
             totals = days[row.start_time.astimezone(zone).date().isoformat()]
             totals[0] += 1
-            totals[1] += row.electric_quantity
+            totals[1] += row.electric_quantity or 0
             totals[2] += row.discount_price
         for key in sorted(days):
             count, energy, discount = days[key]
