@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test check lint fmt bench fuzz clean
+.PHONY: install run test check lint fmt bench fuzz clean test-dotnet
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -38,6 +38,10 @@ fmt: install
 	$(BIN)/ruff check --fix src tests bench
 
 check: lint test
+
+# The .NET contract suite (tests/dotnet): needs Mono + Json.NET (.ci/dotnet installs them).
+test-dotnet: install
+	$(BIN)/python tests/dotnet/run.py
 
 fuzz: install
 	$(BIN)/pytest tests/test_openapi_fuzz.py

@@ -19,7 +19,7 @@ from evcharge.charging_info.router import router as charging_info_router
 from evcharge.compat import errors
 from evcharge.compat.envelope import render_error
 from evcharge.compat.negotiation import WebApiNegotiation
-from evcharge.compat.routing import CaseInsensitivePaths, literal_segments
+from evcharge.compat.routing import CaseInsensitivePaths, literal_segments, route_methods
 from evcharge.compat.webapi import finish_openapi
 from evcharge.config import Settings, get_settings
 from evcharge.db import create_engine, session_factory
@@ -84,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     errors.install(app)
+    app.state.route_methods = route_methods(routers)
     errors.register_family("/api/chargeorder", render_error)
     # Outermost last: log → body limits → canonical paths → family A's reply media
     # type → key (before any unit of work) → CreateOrder's hot path (so it is

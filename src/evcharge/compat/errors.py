@@ -11,7 +11,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-from starlette.routing import Match
 
 from evcharge.compat.body import BodyError, UnsupportedMediaType
 from evcharge.db import database_unavailable, database_unreachable
@@ -110,10 +109,9 @@ def allowed_methods(request: Request) -> list[str]:
     """Every method some route of this path accepts (Starlette's 405 names only the first
     route's; ASP.NET's `Allow` lists them all)."""
     methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "OPTIONS"})
-        if match != Match.NONE:
-            methods.update(getattr(route, "methods", None) or ())
+    for pattern, allowed in getattr(request.app.state, "route_methods", ()):
+        if pattern.match(request.url.path):
+            methods.update(allowed)
     return sorted(methods)
 
 

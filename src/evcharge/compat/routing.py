@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 from fastapi import APIRouter
-from starlette.routing import BaseRoute
+from starlette.routing import BaseRoute, compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 
@@ -20,6 +21,18 @@ def literal_segments(routers: Iterable[APIRouter]) -> dict[str, str]:
                 if segment and not segment.startswith("{"):
                     words[segment.lower()] = segment
     return words
+
+
+def route_methods(routers: Iterable[APIRouter]) -> list[tuple[re.Pattern[str], frozenset[str]]]:
+    """(path pattern, methods) of every route: what a 405's `Allow` is computed from."""
+    table: list[tuple[re.Pattern[str], frozenset[str]]] = []
+    for router in routers:
+        for route in list(router.routes):
+            methods = getattr(route, "methods", None)
+            if methods:
+                pattern, _, _ = compile_path(str(getattr(route, "path", "")))
+                table.append((pattern, frozenset(methods)))
+    return table
 
 
 class CaseInsensitivePaths:

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from evcharge.auth.principal import Principal
 from evcharge.auth.repository import device_owner
-from evcharge.compat.dates import format_datetime
+from evcharge.compat.dates import format_datetime, hundred_ns, with_hundred_ns
 from evcharge.db import utcnow
 from evcharge.errors import Conflict, Invalid, NotFound, Unprocessable
 from evcharge.orders import repository
@@ -63,6 +63,8 @@ def content(body: ChargingOrderRequest) -> OrderContent:
         electric_quantity=body.electric_quantity,
         discount_price=body.discount_price,
         remark=body.remark,
+        start_time_100ns=hundred_ns(body.start_time),
+        end_time_100ns=hundred_ns(body.end_time),
     )
 
 
@@ -187,8 +189,8 @@ def to_wire(row: Any) -> ChargingOrder:
     return ChargingOrder(
         charging_device_id=row.device_id,
         customer_id=row.customer_id,
-        start_time=row.start_time,
-        end_time=row.end_time,
+        start_time=with_hundred_ns(row.start_time, row.start_time_100ns or 0),
+        end_time=with_hundred_ns(row.end_time, row.end_time_100ns or 0),
         electric_quantity=row.electric_quantity,
         discount_price=row.discount_price,
         remark=row.remark,

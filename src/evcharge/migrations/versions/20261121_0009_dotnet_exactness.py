@@ -1,4 +1,4 @@
-"""dotnet exactness: the 7th fractional digit of FullyChargedBy; ElectricQuantity nullable
+"""dotnet exactness: the 7th fractional digit of dates; ElectricQuantity nullable
 
 Revision ID: 0009
 Revises: 0004
@@ -27,11 +27,15 @@ def upgrade() -> None:
             existing_type=evcharge.db.Quantity(precision=18, scale=6),
             nullable=True,
         )
+        batch_op.add_column(sa.Column("start_time_100ns", sa.SmallInteger(), nullable=True))
+        batch_op.add_column(sa.Column("end_time_100ns", sa.SmallInteger(), nullable=True))
 
 
 def downgrade() -> None:
     op.execute("UPDATE charge_orders SET electric_quantity = 0 WHERE electric_quantity IS NULL")
     with op.batch_alter_table("charge_orders", schema=None) as batch_op:
+        batch_op.drop_column("end_time_100ns")
+        batch_op.drop_column("start_time_100ns")
         batch_op.alter_column(
             "electric_quantity",
             existing_type=evcharge.db.Quantity(precision=18, scale=6),
