@@ -38,7 +38,9 @@ def to_strict(text: str) -> str:
             out.append(" ")
             i = close + 2
         elif char == ",":
-            if _next_significant(text, i + 1) not in ("}", "]"):
+            # A trailing comma (after a value, before `}` or `]`) is dropped; `{,}` stays.
+            trailing = _next_significant(text, i + 1) in ("}", "]") and not _last_in(out, "{[,")
+            if not trailing:
                 out.append(char)
             i += 1
         elif (match := _IDENTIFIER.match(text, i)) is not None:
@@ -100,8 +102,13 @@ def _next_significant(text: str, i: int) -> str:
 
 def _after_object_start(out: list[str]) -> bool:
     """A property name stands after `{` or `,` (so `true:` inside a value stays)."""
+    return _last_in(out, "{,")
+
+
+def _last_in(out: list[str], chars: str) -> bool:
+    """Whether the last non-blank character written so far is one of `chars`."""
     for piece in reversed(out):
         stripped = piece.strip()
         if stripped:
-            return stripped[-1] in "{,"
+            return stripped[-1] in chars
     return False
