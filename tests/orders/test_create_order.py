@@ -156,8 +156,8 @@ async def test_seed_sample_xml_is_accepted_as_printed_once_its_times_are_plausib
     assert response.headers["content-type"] == "text/xml; charset=utf-8"
     assert envelope(response)["url"] == "/api/ChargeOrder/GetOrder?id=sample%20string%205"
     stored = await get_order(client, "sample string 5")
-    assert stored["StartTime"] == "2025-11-08T10:49:22.952419Z"
-    assert stored["EndTime"] == "2025-11-08T11:49:22.952419Z"
+    assert stored["StartTime"] == "2025-11-08T10:49:22.9524191Z"
+    assert stored["EndTime"] == "2025-11-08T11:49:22.9524191Z"
     assert (stored["ElectricQuantity"], stored["DiscountPrice"]) == (1.0, 3.0)
     assert stored["Remark"] == "sample string 4"
     assert (stored["ChargingDeviceId"], stored["CustomerId"]) == (SEED_DEVICE, SEED_CUSTOMER)
