@@ -4,19 +4,28 @@ seeds; query values bound as ASP.NET binds them."""
 from __future__ import annotations
 
 from datetime import datetime, tzinfo
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path
 from starlette.requests import Request
 
 from evcharge.compat.binding import INT32_MAX, INT32_MIN
 from evcharge.compat.dates import parse_datetime
+from evcharge.compat.wire_schema import DATE_ALTERNATIVES
 from evcharge.errors import Invalid
 
 CustomerNo = Annotated[int, Path(alias="customerId", ge=INT32_MIN, le=INT32_MAX)]
 ContractNo = Annotated[int, Path(alias="contractNo", ge=INT32_MIN, le=INT32_MAX)]
 GatewayNo = Annotated[int, Path(alias="gatewayAssetId", ge=INT32_MIN, le=INT32_MAX)]
 DeviceNo = Annotated[int, Path(alias="deviceAssetId", ge=INT32_MIN, le=INT32_MAX)]
+
+
+QUERY_DATE_DOC: dict[str, Any] = {"anyOf": [*DATE_ALTERNATIVES, {"type": "string", "maxLength": 0}]}
+"""A query date's schema (`Query(json_schema_extra=…)`): ISO 8601, or empty for "not given"."""
+QUERY_GUID_DOC: dict[str, Any] = {
+    "anyOf": [{"type": "string", "format": "uuid"}, {"type": "string", "maxLength": 0}]
+}
+"""A query Guid's schema: a uuid, or empty for "not given"."""
 
 
 def query_value(request: Request, name: str) -> str | None:

@@ -20,9 +20,13 @@ def _printable(value: str) -> str:
     return value
 
 
-Remark = Annotated[str, StringConstraints(max_length=REMARK_LENGTH), AfterValidator(_printable)]
+# What `_printable` allows, for the documented schema.
+_PRINTABLE = Field(json_schema_extra={"pattern": "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]*$"})
+Remark = Annotated[
+    str, StringConstraints(max_length=REMARK_LENGTH), AfterValidator(_printable), _PRINTABLE
+]
 ClientOrderId = Annotated[
-    str, StringConstraints(max_length=CLIENT_ID_LENGTH), AfterValidator(_printable)
+    str, StringConstraints(max_length=CLIENT_ID_LENGTH), AfterValidator(_printable), _PRINTABLE
 ]
 
 
