@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test check lint fmt bench fuzz clean test-dotnet
+.PHONY: install run test check lint fmt bench fuzz clean test-dotnet fuzz-all
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -41,10 +41,14 @@ check: lint test
 
 # The .NET contract suite (tests/dotnet): needs Mono + Json.NET (.ci/dotnet installs them).
 test-dotnet: install
-	$(BIN)/python tests/dotnet/run.py
+	$(BIN)/python -m tests.dotnet.run
 
 fuzz: install
 	$(BIN)/pytest tests/test_openapi_fuzz.py
+
+# `st run --checks all` against a live server (every phase; a few minutes).
+fuzz-all: install
+	$(BIN)/python -m tests.fuzz_all
 
 bench: install
 	$(BIN)/python -m bench

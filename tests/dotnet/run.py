@@ -6,15 +6,14 @@ temporary SQLite database, its own admin key). Needs Mono and Json.NET
 from __future__ import annotations
 
 import os
-import secrets
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # run as a script from anywhere
+from tests.live_server import live_server
 
 HERE = Path(__file__).resolve().parent
 NEWTONSOFT = os.environ.get(
@@ -31,14 +30,6 @@ PROGRAMS = {
     "Samples.exe": ["Contracts.cs", "Serializers.cs", "Samples.cs"],
     "Client.exe": ["Contracts.cs", "Serializers.cs", "Client.cs"],
 }
-EVCHARGE = [sys.executable, "-m", "evcharge"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def build(out: Path) -> None:
@@ -58,19 +49,6 @@ def mono(out: Path, program: str, *args: str, zone: str) -> int:
     return subprocess.run(["mono", str(out / program), *args], env=env).returncode
 
 
-def wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            sys.exit("evcharge stopped during start-up")
-        try:
-            with urllib.request.urlopen(url + "/healthz", timeout=2):  # noqa: S310 (http://127.0.0.1 only)
-                return
-        except OSError:
-            time.sleep(0.2)
-    sys.exit("evcharge did not answer /healthz within 60 s")
-
-
 def main() -> int:
     with tempfile.TemporaryDirectory(prefix="evcharge-dotnet-") as temp:
         out = Path(temp)
@@ -78,27 +56,9 @@ def main() -> int:
         print("== sample reproduction (seed A in +00:00, seed B in +08:00)", flush=True)
         failed = mono(out, "Samples.exe", "A", str(HERE / "samples"), zone="UTC")
         failed |= mono(out, "Samples.exe", "B", str(HERE / "samples"), zone="Asia/Shanghai")
-        port, key = free_port(), secrets.token_urlsafe(24)
-        env = {
-            **os.environ,
-            "EVCHARGE_DATABASE_URL": f"sqlite:///{out / 'evcharge.db'}",
-            "EVCHARGE_ADMIN_KEY": key,
-            "EVCHARGE_HOST": "127.0.0.1",
-            "EVCHARGE_PORT": str(port),
-            "EVCHARGE_LOG_LEVEL": "warning",
-        }
-        subprocess.run([*EVCHARGE, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
-        log = (out / "server.log").open("wb")
-        server = subprocess.Popen([*EVCHARGE, "serve"], env=env, stdout=log, stderr=log)
-        try:
-            url = f"http://127.0.0.1:{port}"
-            wait_until_up(url, server)
-            print(f"== .NET client against evcharge at {url}", flush=True)
-            failed |= mono(out, "Client.exe", url, key, zone="Asia/Shanghai")
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-            log.close()
+        with live_server(out) as server:
+            print(f"== .NET client against evcharge at {server.url}", flush=True)
+            failed |= mono(out, "Client.exe", server.url, server.admin_key, zone="Asia/Shanghai")
         if failed:
             print("server log tail:\n" + (out / "server.log").read_text()[-3000:])
         print("test-dotnet: " + ("FAILED" if failed else "all checks passed"))

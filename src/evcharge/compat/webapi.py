@@ -75,7 +75,7 @@ _BODY_MODELS: dict[str, type[BaseModel]] = {}
 
 
 def body_doc(
-    model: type[BaseModel], media_types: tuple[str, ...] = ("application/json", "text/json")
+    model: type[BaseModel], media_types: tuple[str, ...] = tuple(sorted(WEB_API_JSON_TYPES))
 ) -> dict[str, Any]:
     """`openapi_extra` documenting a body that the handler reads itself."""
     _BODY_MODELS[model.__name__] = model

@@ -24,15 +24,16 @@ _EMPTY_TEXT = {"type": "string", "maxLength": 0}
 
 _KEEP = ("title", "description", "default")
 
+_YEAR = r"(000[1-9]|00[1-9]\d|0[1-9]\d\d|[1-9]\d{3})"
 _MONTH_DAY = r"(0[1-9]|1[0-2])-(0[1-9]|1\d|2[0-8])"
 _CLOCK = r"([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,7})?)?"
 DATE_ALTERNATIVES: list[dict[str, Any]] = [
     {
         "type": "string",
         "format": "date-time",
-        "pattern": rf"^\d{{4}}-\d{{2}}-\d{{2}}T{_CLOCK}([Zz]|[+-](0\d|1[0-4]):[0-5]\d)$",
+        "pattern": rf"^{_YEAR}-\d{{2}}-\d{{2}}T{_CLOCK}([Zz]|[+-](0\d|1[0-4]):[0-5]\d)$",
     },
-    {"type": "string", "pattern": rf"^\d{{4}}-{_MONTH_DAY}[T ]{_CLOCK}$"},
+    {"type": "string", "pattern": rf"^{_YEAR}-{_MONTH_DAY}[T ]{_CLOCK}$"},
     {"type": "string", "pattern": r"^/Date\(-?\d{1,13}([+-](0\d|1[0-4])[0-5]\d)?\)/$"},
 ]
 """A date as compat/dates.py reads it: ISO 8601 with up to 7 fractional digits and an
