@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test check lint fmt bench fuzz clean
+.PHONY: install run test check lint fmt bench fuzz clean test-dotnet fuzz-all
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -39,8 +39,16 @@ fmt: install
 
 check: lint test
 
+# The .NET contract suite (tests/dotnet): needs Mono + Json.NET (.ci/dotnet installs them).
+test-dotnet: install
+	$(BIN)/python -m tests.dotnet.run
+
 fuzz: install
 	$(BIN)/pytest tests/test_openapi_fuzz.py
+
+# `st run --checks all` against a live server (every phase; a few minutes).
+fuzz-all: install
+	$(BIN)/python -m tests.fuzz_all
 
 bench: install
 	$(BIN)/python -m bench

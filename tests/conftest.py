@@ -104,6 +104,7 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     async with httpx.AsyncClient(
         transport=transport, base_url="http://test", headers=headers
     ) as http:
+        del http.headers["Accept"]  # as .NET's HttpClient: no Accept unless asked for
         yield http
     await empty_tables(app)
 
@@ -137,6 +138,7 @@ async def client_for(app: FastAPI, client: httpx.AsyncClient) -> AsyncIterator[C
         http = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://test", headers=sent
         )
+        del http.headers["Accept"]  # as .NET's HttpClient: no Accept unless asked for
         opened.append(http)
         return http
 

@@ -18,7 +18,8 @@ from evcharge.auth.service import Authenticator
 from evcharge.charging_info.router import router as charging_info_router
 from evcharge.compat import errors
 from evcharge.compat.envelope import render_error
-from evcharge.compat.routing import CaseInsensitivePaths, literal_segments
+from evcharge.compat.negotiation import WebApiNegotiation
+from evcharge.compat.routing import CaseInsensitivePaths, literal_segments, route_methods
 from evcharge.compat.webapi import finish_openapi
 from evcharge.config import Settings, get_settings
 from evcharge.db import create_engine, session_factory
@@ -63,6 +64,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         dependencies=[Depends(route_guard)],
+        # A trailing slash is matched, never redirected (see CaseInsensitivePaths).
+        redirect_slashes=False,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -81,11 +84,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers:
         app.include_router(router)
     errors.install(app)
+    app.state.route_methods = route_methods(routers)
     errors.register_family("/api/chargeorder", render_error)
-    # Outermost last: log → body limits → canonical paths → key (before any unit of
-    # work) → CreateOrder's hot path (so it is authenticated like every route).
+    # Outermost last: log → body limits → canonical paths → family A's reply media
+    # type → key (before any unit of work) → CreateOrder's hot path (so it is
+    # authenticated like every route).
     app.add_middleware(CreateOrderFastPath)
     app.add_middleware(Authenticate, authenticator=app.state.authenticator)
+    app.add_middleware(WebApiNegotiation)
     app.add_middleware(CaseInsensitivePaths, words=literal_segments(routers))
     app.add_middleware(
         BodyLimits,

@@ -8,6 +8,8 @@ class DomainError(Exception):
 
     status = 400
     default_message = "The request is invalid."
+    detail: str | None = None
+    """Web API's `MessageDetail` (routing and parameter-binding failures carry one)."""
 
     def __init__(
         self,

@@ -48,7 +48,7 @@ async def test_seed_sample_sent_byte_for_byte_as_text_json_is_created(
     assert body["SmartModeIsActive"] is True
     assert body["CarInfoId"] == "sample string 1"
     assert body["GrossBatterySize"] == 1.1
-    assert body["FullyChargedBy"] == "2025-05-19T22:44:01.157118Z"
+    assert body["FullyChargedBy"] == "2025-05-19T22:44:01.1571182Z"
     assert body["CustomerId"] == "sample string 5"
     assert (body["ContractId"], body["GatewayAssetId"], body["DeviceAssetId"]) == (6, 7, 8)
     assert body["Version"] == 1
@@ -255,16 +255,18 @@ async def test_unknown_properties_are_ignored(client: httpx.AsyncClient) -> None
 @pytest.mark.parametrize(
     ("sent", "stored"),
     [
-        ("2025-05-19T22:44:01.1571182+00:00", "2025-05-19T22:44:01.157118Z"),
-        ("2025-05-19T22:44:01.1571182+02:00", "2025-05-19T20:44:01.157118Z"),
-        ("2025-05-19T22:44:01.1571182-05:30", "2025-05-20T04:14:01.157118Z"),
-        ("2025-05-19T22:44:01.1571182Z", "2025-05-19T22:44:01.157118Z"),
-        ("2025-05-19T22:44:01.1571182", "2025-05-19T22:44:01.157118Z"),
+        ("2025-05-19T22:44:01.1571182+00:00", "2025-05-19T22:44:01.1571182Z"),
+        ("2025-05-19T22:44:01.1571182+02:00", "2025-05-19T20:44:01.1571182Z"),
+        ("2025-05-19T22:44:01.1571182-05:30", "2025-05-20T04:14:01.1571182Z"),
+        ("2025-05-19T22:44:01.1571182Z", "2025-05-19T22:44:01.1571182Z"),
+        ("2025-05-19T22:44:01.1571182", "2025-05-19T22:44:01.1571182Z"),
+        ("2025-05-19T22:44:01.0000001Z", "2025-05-19T22:44:01.0000001Z"),
+        ("2025-05-19T22:44:01.9999999+01:00", "2025-05-19T21:44:01.9999999Z"),
         ("2025-05-19T22:44:01", "2025-05-19T22:44:01Z"),
         ("0099-01-01T00:00:00Z", "0099-01-01T00:00:00Z"),
     ],
 )
-async def test_seven_digit_fraction_date_keeps_its_instant(
+async def test_seven_digit_fraction_date_reads_back_with_all_seven_digits(
     client: httpx.AsyncClient, sent: str, stored: str
 ) -> None:
     await register_device(client)

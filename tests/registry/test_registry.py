@@ -33,7 +33,7 @@ async def test_put_accepts_a_client_chosen_id_on_create_only(client: httpx.Async
     assert created.status_code == 201
     assert created.json()["Id"] == chosen
     changed = await client.put("/api/customers/8", json={"Name": "Bo", "Id": str(uuid.uuid4())})
-    assert changed.status_code == 400
+    assert changed.status_code == 409
     assert "request.Id" in changed.json()["ModelState"]
     taken = await client.put("/api/customers/9", json={"Name": "Cy", "Id": chosen})
     assert taken.status_code == 409

@@ -29,5 +29,7 @@ class ChargingInformation(Base):
     net_battery_size: Mapped[Decimal | None]
     battery_level: Mapped[Decimal | None]
     fully_charged_by: Mapped[datetime | None]
+    fully_charged_by_100ns: Mapped[int | None] = mapped_column(SmallInteger)
+    """FullyChargedBy's 7th fractional digit (.NET ticks), beyond the column's microseconds."""
     customer_ref: Mapped[str] = mapped_column(String(64))
     created: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)

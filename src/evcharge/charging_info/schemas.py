@@ -48,12 +48,13 @@ class EvChargingInformationReq(AspNetModel):
 
 
 class EvChargingInfo(AspNetModel):
-    """A stored version: the request's fields plus the server-owned Id, Version and Created."""
+    """A stored version: the request's fields plus the server-owned Id, Version and Created.
+    ChargingMode and SmartModeIsActive are .NET value types: never null (0, false)."""
 
     id: uuid.UUID
     version: int
-    charging_mode: EvChargingModeEnumReq | None
-    smart_mode_is_active: bool | None
+    charging_mode: EvChargingModeEnumReq
+    smart_mode_is_active: bool
     car_info_id: str | None
     car_manufacturer: str | None
     car_model: str | None

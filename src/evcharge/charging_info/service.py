@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import re
 import uuid
+from datetime import datetime
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evcharge.charging_info.models import ChargingInformation
-from evcharge.charging_info.schemas import EvChargingInfo, EvChargingInformationReq
+from evcharge.charging_info.schemas import (
+    EvChargingInfo,
+    EvChargingInformationReq,
+    EvChargingModeEnumReq,
+)
+from evcharge.compat.dates import hundred_ns, with_hundred_ns
 from evcharge.errors import Invalid, NotFound
 from evcharge.plans import service as plans
 from evcharge.plans.context import PlanContext
@@ -95,6 +101,7 @@ async def create(
         net_battery_size=body.net_battery_size,
         battery_level=body.battery_level,
         fully_charged_by=body.fully_charged_by,
+        fully_charged_by_100ns=hundred_ns(body.fully_charged_by),
         customer_ref=customer_ref,
     )
     session.add(row)
@@ -109,8 +116,9 @@ def to_wire(row: ChargingInformation, path: Path) -> EvChargingInfo:
     return EvChargingInfo(
         id=row.id,
         version=row.version,
-        charging_mode=row.charging_mode,
-        smart_mode_is_active=row.smart_mode_is_active,
+        # Non-nullable in the original DTO: not sent reads back as the .NET default.
+        charging_mode=row.charging_mode or EvChargingModeEnumReq.Normal,
+        smart_mode_is_active=bool(row.smart_mode_is_active),
         car_info_id=row.car_info_id,
         car_manufacturer=row.car_manufacturer,
         car_model=row.car_model,
@@ -118,13 +126,17 @@ def to_wire(row: ChargingInformation, path: Path) -> EvChargingInfo:
         gross_battery_size=row.gross_battery_size,
         net_battery_size=row.net_battery_size,
         battery_level=row.battery_level,
-        fully_charged_by=row.fully_charged_by,
+        fully_charged_by=_exact(row.fully_charged_by, row.fully_charged_by_100ns),
         customer_id=row.customer_ref,
         contract_id=path.contract,
         gateway_asset_id=path.gateway,
         device_asset_id=path.device,
         created=row.created,
     )
+
+
+def _exact(value: datetime | None, extra: int | None) -> datetime | None:
+    return None if value is None else with_hundred_ns(value, extra or 0)
 
 
 async def current(session: AsyncSession, device_id: uuid.UUID, path: Path) -> EvChargingInfo | None:

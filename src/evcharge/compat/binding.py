@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import typing
 from datetime import UTC, datetime, tzinfo
 from decimal import Decimal
 from typing import Annotated, Any, ClassVar, TypeVar
@@ -15,10 +16,12 @@ from pydantic import (
     Field,
     PlainSerializer,
     ValidationInfo,
+    field_validator,
     model_validator,
 )
 from pydantic.alias_generators import to_pascal
 
+from evcharge.compat import wire_schema
 from evcharge.compat.dates import format_datetime, parse_datetime
 from evcharge.compat.numbers import OutOfRange, read_decimal
 
@@ -39,9 +42,15 @@ class AspNetModel(BaseModel):
         # Quirk: Json.NET converts a JSON number into a string property.
         coerce_numbers_to_str=True,
         str_strip_whitespace=False,
+        # The documented schema says what this binder accepts (compat/wire_schema.py).
+        json_schema_extra=lambda schema, cls: wire_schema.describe(
+            schema, getattr(cls, "_blank_is_null", frozenset())
+        ),
     )
 
     _aliases_by_lower: ClassVar[dict[str, str]] = {}
+    _blank_is_null: ClassVar[frozenset[str]] = frozenset()
+    _text_fields: ClassVar[frozenset[str]] = frozenset()
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -51,6 +60,24 @@ class AspNetModel(BaseModel):
             alias = field.alias or name
             cls._aliases_by_lower[name.lower()] = alias
             cls._aliases_by_lower[alias.lower()] = alias
+        cls._blank_is_null = frozenset(
+            field.alias or name
+            for name, field in cls.model_fields.items()
+            if _nullable_value_type(field.annotation)
+        )
+        cls._text_fields = frozenset(
+            field.alias or name
+            for name, field in cls.model_fields.items()
+            if str in _inner_types(field.annotation)
+        )
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        # PostgreSQL text cannot hold U+0000: refused per field, on both databases.
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("must not contain the NUL character (\\u0000)")
+        return value
 
     @model_validator(mode="before")
     @classmethod
@@ -63,8 +90,34 @@ class AspNetModel(BaseModel):
         for key, value in data.items():
             alias = cls._aliases_by_lower.get(str(key).lower())
             if alias is not None:
+                # Quirk: Json.NET reads "" for a nullable value type (date, number) as null.
+                if value == "" and alias in cls._blank_is_null:
+                    value = None
+                elif isinstance(value, Decimal) and alias in cls._text_fields:
+                    value = _number_text(value)
                 bound[alias] = value
         return bound
+
+
+def _inner_types(annotation: Any) -> list[Any]:
+    """The types of `X | Y`, each unwrapped from `Annotated` (just [X] for a plain X)."""
+    args = typing.get_args(annotation) if typing.get_origin(annotation) is not Annotated else ()
+    types = list(args) if args else [annotation]
+    return [typing.get_args(t)[0] if typing.get_origin(t) is Annotated else t for t in types]
+
+
+def _nullable_value_type(annotation: Any) -> bool:
+    """`X | None` where X is not text: a .NET `Nullable<T>` of a value type."""
+    inner = _inner_types(annotation)
+    return type(None) in inner and str not in inner
+
+
+def _number_text(value: Decimal) -> str:
+    """A JSON number bound to a string property, as Json.NET writes the double it read
+    (2940.0 → "2940", 1.5 → "1.5")."""
+    if value == value.to_integral_value() and abs(value) < 10**15:
+        return str(int(value))
+    return str(value.normalize())
 
 
 def _to_datetime(value: Any, info: ValidationInfo) -> Any:

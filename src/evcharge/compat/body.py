@@ -8,9 +8,12 @@ from typing import Any
 
 from starlette.requests import Request
 
+from evcharge.compat import lenient_json
 from evcharge.compat.numbers import json_float, json_int
 
 JSON_TYPES = frozenset({"application/json", "text/json"})
+WEB_API_JSON_TYPES = JSON_TYPES | {"text/html"}
+"""Family A's JSON formatter was also registered for text/html (the seed lists it)."""
 MAX_JSON_DEPTH = 32
 
 
@@ -86,32 +89,36 @@ def parse_json(text: str, *, max_depth: int = MAX_JSON_DEPTH) -> Any:
         return None
     _check_depth(text, max_depth)
     try:
-        value = json.loads(
-            text, parse_float=json_float, parse_int=json_int, parse_constant=_no_constant
-        )
+        value = _loads(text)
     except json.JSONDecodeError as exc:
         raise BodyError(
             f"Invalid JSON at line {exc.lineno}, position {exc.colno}: {exc.msg}."
         ) from None
     except RecursionError:
         raise BodyError(f"JSON nested deeper than {max_depth} levels.") from None
-    _refuse_nul(value)
     return value
 
 
-def _refuse_nul(value: Any) -> None:
-    """PostgreSQL text cannot hold U+0000 (found by fuzzing): refuse it as a 400 up front
-    instead of failing in the database, so both databases answer alike."""
-    if isinstance(value, str):
-        if "\x00" in value:
-            raise BodyError("JSON strings may not contain the NUL character (\\u0000).")
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _refuse_nul(key)
-            _refuse_nul(item)
-    elif isinstance(value, list):
-        for item in value:
-            _refuse_nul(item)
+def _loads(text: str) -> Any:
+    """Strict JSON; on failure, once more after rewriting Json.NET's leniencies
+    (comments, single quotes, trailing commas); the strict error is the one reported."""
+    try:
+        return _strict(text)
+    except json.JSONDecodeError as strict:
+        try:
+            rewritten = lenient_json.to_strict(text)
+        except lenient_json.LenientJsonError:
+            raise strict from None
+        if rewritten == text:
+            raise
+        try:
+            return _strict(rewritten)
+        except json.JSONDecodeError:
+            raise strict from None
+
+
+def _strict(text: str) -> Any:
+    return json.loads(text, parse_float=json_float, parse_int=json_int, parse_constant=_no_constant)
 
 
 def _no_constant(name: str) -> Any:
@@ -142,9 +149,9 @@ def _check_depth(text: str, max_depth: int) -> None:
             depth -= 1
 
 
-async def read_json(request: Request) -> Any:
-    """The JSON body of a request whose media type must be application/json or text/json."""
+async def read_json(request: Request, types: frozenset[str] = JSON_TYPES) -> Any:
+    """The JSON body of a request whose media type must be one of `types`."""
     kind, charset = media_type(request)
-    if kind not in JSON_TYPES:
+    if kind not in types:
         raise UnsupportedMediaType(kind)
     return parse_json(decode(await request.body(), charset))

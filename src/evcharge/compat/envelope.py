@@ -22,6 +22,7 @@ from evcharge.compat.body import (
     parse_json,
 )
 from evcharge.compat.form import FORM_TYPE, parse_form
+from evcharge.compat.negotiation import choose
 from evcharge.errors import DomainError
 
 RESULT_NAMESPACE = xml.DATA_CONTRACT + "Applications.WebApi.Common"
@@ -63,24 +64,11 @@ def request_format(request: Request) -> Format:
 
 
 def negotiate(request: Request) -> Format:
-    """Accept decides (highest q, first listed on a tie); `*/*`, no Accept or only
-    unknown types fall back to the request's own format, as Web API's conneg does."""
-    accept = request.headers.get("accept", "")
-    best: tuple[float, Format] | None = None
-    for part in accept.split(","):
-        kind, *params = (p.strip() for p in part.split(";"))
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value)
-                except ValueError:
-                    quality = 0.0
-        found = _KNOWN.get(kind.lower())
-        if found is not None and quality > 0 and (best is None or quality > best[0]):
-            best = (quality, found)
-    return best[1] if best is not None else request_format(request)
+    """Web API's conneg: Accept decides (highest q, then a literal type over `type/*`
+    over `*/*`, then the first formatter: JSON); `*/*` is JSON as in Web API 2. Without
+    a usable Accept, the request's own format (form and bodiless requests: JSON)."""
+    chosen = choose(request.headers.get("accept", ""), "", tuple(_KNOWN))
+    return _KNOWN[chosen] if chosen is not None else request_format(request)
 
 
 @dataclass(slots=True)

@@ -24,6 +24,8 @@ Renderer = Callable[[Request, DomainError], Response]
 def web_api_error(request: Request, error: DomainError) -> Response:
     """ASP.NET Web API 2's shape: {"Message", "ModelState"} (ModelState only for 400)."""
     body: dict[str, Any] = {"Message": error.message}
+    if error.detail:
+        body["MessageDetail"] = error.detail
     if error.errors:
         body["ModelState"] = error.errors
     return JSONResponse(body, status_code=error.status, headers=error.headers)
@@ -59,7 +61,13 @@ def install(app: FastAPI) -> None:
         for err in exc.errors():
             loc = [str(p) for p in err["loc"] if p not in ("path", "query", "header", "body")]
             errors.setdefault(".".join(loc) or "request", []).append(_message(err))
-        return render(request, Invalid(errors=errors))
+        error = Invalid(errors=errors)
+        # Web API 2 explains a parameter it could not bind in MessageDetail.
+        error.detail = " ".join(
+            f"The value for parameter '{name}' is not valid: {' '.join(problems)}"
+            for name, problems in errors.items()
+        )
+        return render(request, error)
 
     async def on_body(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, BodyError)
@@ -71,14 +79,19 @@ def install(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        headers = dict(exc.headers or {})
+        detail = None
         if exc.status_code == 404:
             message = f"No HTTP resource was found that matches the request URI '{request.url}'."
+            detail = f"No route matches the path '{request.url.path}'."
         elif exc.status_code == 405:
             message = f"The requested resource does not support http method '{request.method}'."
+            headers["Allow"] = ", ".join(allowed_methods(request))
         else:
             message = str(exc.detail)
-        error = DomainError(message, headers=dict(exc.headers or {}))
+        error = DomainError(message, headers=headers)
         error.status = exc.status_code
+        error.detail = detail
         return render(request, error)
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
@@ -90,6 +103,16 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(UnsupportedMediaType, on_media_type)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of this path accepts (Starlette's 405 names only the first
+    route's; ASP.NET's `Allow` lists them all)."""
+    methods: set[str] = set()
+    for pattern, allowed in getattr(request.app.state, "route_methods", ()):
+        if pattern.match(request.url.path):
+            methods.update(allowed)
+    return sorted(methods)
 
 
 def render_exception(request: Request, exc: Exception) -> Response:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, tzinfo
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Path
 from pydantic import PlainValidator, WithJsonSchema
@@ -17,6 +17,7 @@ from starlette.requests import Request
 
 from evcharge.compat.binding import INT32_MAX, INT32_MIN
 from evcharge.compat.dates import parse_datetime
+from evcharge.compat.wire_schema import DATE_ALTERNATIVES
 from evcharge.errors import Invalid
 
 _INT32_TEXT = re.compile(r"[+-]?[0-9]{1,32}")
@@ -65,6 +66,14 @@ GatewayNo = Annotated[
     int, _path_int32("gatewayAssetId"), _INT32_SCHEMA, Path(alias="gatewayAssetId")
 ]
 DeviceNo = Annotated[int, _path_int32("deviceAssetId"), _INT32_SCHEMA, Path(alias="deviceAssetId")]
+
+
+QUERY_DATE_DOC: dict[str, Any] = {"anyOf": [*DATE_ALTERNATIVES, {"type": "string", "maxLength": 0}]}
+"""A query date's schema (`Query(json_schema_extra=…)`): ISO 8601, or empty for "not given"."""
+QUERY_GUID_DOC: dict[str, Any] = {
+    "anyOf": [{"type": "string", "format": "uuid"}, {"type": "string", "maxLength": 0}]
+}
+"""A query Guid's schema: a uuid, or empty for "not given"."""
 
 
 def query_value(request: Request, name: str) -> str | None:

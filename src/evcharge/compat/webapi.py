@@ -9,7 +9,7 @@ from pydantic import BaseModel, ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
 
-from evcharge.compat.body import read_json
+from evcharge.compat.body import WEB_API_JSON_TYPES, read_json
 from evcharge.compat.numbers import OutOfRange, dumps
 from evcharge.errors import Invalid
 
@@ -56,7 +56,7 @@ def bind(model: type[M], data: Any, **context: Any) -> M:
 
 async def read_body(request: Request, model: type[M]) -> M:
     """Read, parse and bind a JSON body; dates without offset are UTC in family A."""
-    return bind(model, await read_json(request))
+    return bind(model, await read_json(request, WEB_API_JSON_TYPES))
 
 
 def reply(model: BaseModel, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -94,7 +94,7 @@ _BODY_MODELS: dict[str, type[BaseModel]] = {}
 
 
 def body_doc(
-    model: type[BaseModel], media_types: tuple[str, ...] = ("application/json", "text/json")
+    model: type[BaseModel], media_types: tuple[str, ...] = tuple(sorted(WEB_API_JSON_TYPES))
 ) -> dict[str, Any]:
     """`openapi_extra` documenting a body that the handler reads itself."""
     _BODY_MODELS[model.__name__] = model

@@ -34,13 +34,14 @@ def _local(tag: str) -> tuple[str, str]:
     return "", tag
 
 
-def parse_object(raw: bytes, charset: str, root: str, namespace: str) -> dict[str, str]:
+def parse_object(raw: bytes, charset: str, root: str, namespace: str) -> dict[str, Any]:
     """The member elements of a DataContract object as {local name: text}.
 
     Quirk kept from DataContractSerializer: members may come in any order and unknown
     members are ignored. Beyond it, names match case-insensitively (the caller's binder
-    does that) and the object may come without namespaces at all. A member with
-    `i:nil="true"` is as if it had not been sent."""
+    does that), in any namespace, and the object may come without namespaces at all.
+    A member with `i:nil="true"` is null (None); one holding elements is `{}`, which
+    the binder refuses for a known member and ignores for an unknown one."""
     if not raw.strip():
         return {}
     try:
@@ -66,17 +67,17 @@ def parse_object(raw: bytes, charset: str, root: str, namespace: str) -> dict[st
     if local.lower() != root.lower() or ns not in ("", namespace):
         expected = f"'{root}' in namespace '{namespace}' (or in no namespace)"
         raise BodyError(f"Expecting element {expected}, found '{local}' in '{ns}'.")
-    fields: dict[str, str] = {}
+    fields: dict[str, Any] = {}
     seen: set[str] = set()
     for child in element:
         _, name = _local(child.tag)
-        if len(child):
-            raise BodyError(f"Element '{name}' must hold a value, not elements.", name)
         if name.lower() in seen:
             raise BodyError(f"Element '{name}' appears more than once.", name)
         seen.add(name.lower())
-        if child.get(_NIL, "").strip().lower() != "true":
-            fields[name.lower()] = child.text or ""
+        if child.get(_NIL, "").strip().lower() == "true":
+            fields[name.lower()] = None
+        else:
+            fields[name.lower()] = {} if len(child) else child.text or ""
     return fields
 
 

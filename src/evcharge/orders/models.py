@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from evcharge.db import Base, UtcDateTime, utcnow
@@ -36,6 +36,10 @@ class ChargeOrder(Base):
     customer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("customers.id"))
     start_time: Mapped[datetime]
     end_time: Mapped[datetime]
+    start_time_100ns: Mapped[int | None] = mapped_column(SmallInteger)
+    end_time_100ns: Mapped[int | None] = mapped_column(SmallInteger)
+    """The 7th fractional digit of each time (.NET ticks) beyond the columns' microseconds;
+    read back exactly, while overlaps are decided to the microsecond."""
     electric_quantity: Mapped[Decimal]
     discount_price: Mapped[Decimal]
     remark: Mapped[str | None] = mapped_column(String(REMARK_LENGTH))

@@ -56,9 +56,12 @@ class OrderContent:
     customer_id: uuid.UUID
     start_time: datetime
     end_time: datetime
-    electric_quantity: Decimal
+    electric_quantity: Decimal | None
     discount_price: Decimal
     remark: str | None
+    start_time_100ns: int = 0
+    end_time_100ns: int = 0
+    """The 7th fractional digit of each time: part of the content (idempotency)."""
 
 
 def overlaps(
@@ -83,6 +86,8 @@ _P = {
     "discount_price": bindparam("p_discount_price", type_=Quantity()),
     "remark": bindparam("p_remark", type_=orders.c.remark.type),
     "created": bindparam("p_created", type_=orders.c.created.type),
+    "start_time_100ns": bindparam("p_start_time_100ns", type_=orders.c.start_time_100ns.type),
+    "end_time_100ns": bindparam("p_end_time_100ns", type_=orders.c.end_time_100ns.type),
 }
 _MIN_POWER = bindparam("p_min_power", type_=Quantity())
 
@@ -97,9 +102,10 @@ class Insert(enum.Enum):
 
 PG_INSERT = """
 INSERT INTO charge_orders (id, client_id, device_id, customer_id, start_time, end_time,
-                           electric_quantity, discount_price, remark, created)
+                           electric_quantity, discount_price, remark, created,
+                           start_time_100ns, end_time_100ns)
 SELECT $1::uuid, $2::varchar, d.id, c.id, $3::timestamptz, $4::timestamptz,
-       $5::numeric, $6::numeric, $7::varchar, $8::timestamptz
+       $5::numeric, $6::numeric, $7::varchar, $8::timestamptz, $12::smallint, $13::smallint
 FROM charging_devices AS d, customers AS c
 WHERE d.id = $9::uuid AND c.id = $10::uuid AND d.max_power_kw >= $11::numeric
 ON CONFLICT (client_id) DO NOTHING
@@ -131,6 +137,8 @@ def _sqlite_insert(point: bool) -> Any:
             _P["discount_price"],
             _P["remark"],
             _P["created"],
+            _P["start_time_100ns"],
+            _P["end_time_100ns"],
         )
         .select_from(devices.join(customers, true()))  # one row when both exist
         .where(
@@ -170,6 +178,8 @@ async def insert(
         "p_remark": content.remark,
         "p_created": created,
         "p_min_power": min_power,
+        "p_start_time_100ns": content.start_time_100ns,
+        "p_end_time_100ns": content.end_time_100ns,
     }
     statement = _sqlite_insert(content.start_time == content.end_time)
     result = await connection.execute(statement, params)
@@ -203,6 +213,8 @@ async def _insert_postgresql(
             content.device_id,
             content.customer_id,
             min_power,
+            content.start_time_100ns,
+            content.end_time_100ns,
         )
     except asyncpg.ExclusionViolationError as exc:
         if exc.constraint_name != NO_OVERLAP:
@@ -235,6 +247,8 @@ def content_of(row: OrderRow) -> OrderContent:
         electric_quantity=row.electric_quantity,
         discount_price=row.discount_price,
         remark=row.remark,
+        start_time_100ns=row.start_time_100ns or 0,
+        end_time_100ns=row.end_time_100ns or 0,
     )
 
 

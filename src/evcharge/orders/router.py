@@ -29,7 +29,7 @@ from evcharge.compat.envelope import (
 from evcharge.compat.errors import render_exception
 from evcharge.compat.numbers import OutOfRange, dumps
 from evcharge.compat.paging import Pages
-from evcharge.compat.params import query_date, query_value
+from evcharge.compat.params import QUERY_DATE_DOC, QUERY_GUID_DOC, query_date, query_value
 from evcharge.compat.webapi import body_doc
 from evcharge.config import Settings
 from evcharge.db import Session, connection_unit_of_work
@@ -178,6 +178,39 @@ def _filters(request: Request, caller: Principal) -> Filters:
 
 
 Text = Annotated[str | None, Query()]
+CustomerFilter = Annotated[str | None, Query(alias="customerId", json_schema_extra=QUERY_GUID_DOC)]
+DeviceFilter = Annotated[str | None, Query(alias="deviceId", json_schema_extra=QUERY_GUID_DOC)]
+From = Annotated[str | None, Query(alias="from", json_schema_extra=QUERY_DATE_DOC)]
+To = Annotated[
+    str | None,
+    Query(description="not earlier than from", json_schema_extra=QUERY_DATE_DOC),
+]
+_ORDER_ID_DOC = {
+    "parameters": [
+        {
+            "name": "id",
+            "in": "query",
+            "required": True,
+            "description": "The order's Id (its client id); matched case-insensitively by name.",
+            "schema": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 64,
+                "pattern": "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]*$",
+            },
+        }
+    ]
+}
+_GROUP_BY_DOC = {
+    "parameters": [
+        {
+            "name": "groupBy",
+            "in": "query",
+            "required": True,
+            "schema": {"type": "string", "enum": ["customer", "device", "day"]},
+        }
+    ]
+}
 
 
 def _order_members(order: ChargingOrder) -> list[tuple[str, Any]]:
@@ -204,10 +237,9 @@ def _order_xml(order: ChargingOrder) -> str:
     response_model=ChargingOrder,
     responses=envelope_doc(400, 404, 503),
     summary="One order by its Id.",
+    openapi_extra=_ORDER_ID_DOC,
 )
-async def get_order(
-    request: Request, session: Session, caller: CustomerScoped, id: Text = None
-) -> Response:
+async def get_order(request: Request, session: Session, caller: CustomerScoped) -> Response:
     raw = query_value(request, "id")
     if raw is None:
         raise Invalid(errors={"id": ["The id query parameter is required."]})
@@ -233,10 +265,10 @@ async def get_orders(
     session: Session,
     caller: CustomerScoped,
     paging: Pages,
-    customer_id: Annotated[str | None, Query(alias="customerId")] = None,
-    device_id: Annotated[str | None, Query(alias="deviceId")] = None,
-    from_: Annotated[str | None, Query(alias="from")] = None,
-    to: Text = None,
+    customer_id: CustomerFilter = None,
+    device_id: DeviceFilter = None,
+    from_: From = None,
+    to: To = None,
 ) -> Response:
     filters = _filters(request, caller)
     items, total = await service.page(session, filters, number=paging.page, size=paging.size)
@@ -260,16 +292,16 @@ async def get_orders(
     response_model=ChargingOrderSummary,
     responses=envelope_doc(400, 503),
     summary="Total energy, discount and order count per customer, device or day.",
+    openapi_extra=_GROUP_BY_DOC,
 )
 async def get_summary(
     request: Request,
     session: Session,
     caller: CustomerScoped,
-    group_by: Annotated[str | None, Query(alias="groupBy")] = None,
-    customer_id: Annotated[str | None, Query(alias="customerId")] = None,
-    device_id: Annotated[str | None, Query(alias="deviceId")] = None,
-    from_: Annotated[str | None, Query(alias="from")] = None,
-    to: Text = None,
+    customer_id: CustomerFilter = None,
+    device_id: DeviceFilter = None,
+    from_: From = None,
+    to: To = None,
 ) -> Response:
     """Orders count in the group and range their StartTime falls in (days in the
     operator's time zone), so adjacent ranges never count an order twice."""

@@ -20,21 +20,26 @@ def _printable(value: str) -> str:
     return value
 
 
-Remark = Annotated[str, StringConstraints(max_length=REMARK_LENGTH), AfterValidator(_printable)]
+# What `_printable` allows, for the documented schema.
+_PRINTABLE = Field(json_schema_extra={"pattern": "^[^\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]*$"})
+Remark = Annotated[
+    str, StringConstraints(max_length=REMARK_LENGTH), AfterValidator(_printable), _PRINTABLE
+]
 ClientOrderId = Annotated[
-    str, StringConstraints(max_length=CLIENT_ID_LENGTH), AfterValidator(_printable)
+    str, StringConstraints(max_length=CLIENT_ID_LENGTH), AfterValidator(_printable), _PRINTABLE
 ]
 
 
 class ChargingOrderRequest(AspNetModel):
-    """The seed's body. Device, customer and both times are required; the two
-    decimals default to 0 as the original's non-nullable .NET decimals did."""
+    """The seed's body. Device, customer and both times are required; ElectricQuantity
+    is the original's `decimal?` (absent or nil stays null), DiscountPrice its
+    non-nullable decimal (absent is 0)."""
 
     charging_device_id: uuid.UUID
     customer_id: uuid.UUID
     start_time: DotNetDateTime
     end_time: DotNetDateTime
-    electric_quantity: WireDecimal = Field(default=Decimal(0), ge=0)
+    electric_quantity: WireDecimal | None = Field(default=None, ge=0)
     discount_price: WireDecimal = Field(default=Decimal(0), ge=0)
     remark: Remark | None = None
     id: ClientOrderId | None = None
@@ -47,7 +52,7 @@ class ChargingOrder(AspNetModel):
     customer_id: uuid.UUID
     start_time: DotNetDateTime
     end_time: DotNetDateTime
-    electric_quantity: WireDecimal
+    electric_quantity: WireDecimal | None
     discount_price: WireDecimal
     remark: str | None
     id: str

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from evcharge.auth.principal import Principal
 from evcharge.auth.repository import device_owner
-from evcharge.compat.dates import format_datetime
+from evcharge.compat.dates import format_datetime, hundred_ns, with_hundred_ns
 from evcharge.compat.numbers import exact_sum
 from evcharge.db import utcnow
 from evcharge.errors import Conflict, Invalid, NotFound, Unprocessable
@@ -64,13 +64,16 @@ def content(body: ChargingOrderRequest) -> OrderContent:
         electric_quantity=body.electric_quantity,
         discount_price=body.discount_price,
         remark=body.remark,
+        start_time_100ns=hundred_ns(body.start_time),
+        end_time_100ns=hundred_ns(body.end_time),
     )
 
 
-def minimum_power(quantity: Decimal, start: datetime, end: datetime) -> Decimal:
+def minimum_power(quantity: Decimal | None, start: datetime, end: datetime) -> Decimal:
     """The smallest MaxPowerKw (6 places, rounded up) that can deliver `quantity` kWh
-    between start and end: quantity ≤ MaxPowerKw × hours × 1.05, in exact integers."""
-    if quantity == 0:
+    between start and end: quantity ≤ MaxPowerKw × hours × 1.05, in exact integers.
+    No quantity (null) needs no power."""
+    if not quantity:
         return Decimal(0)
     micros = (end - start) // _MICROSECOND
     if micros <= 0:
@@ -179,7 +182,7 @@ async def _diagnose(
         errors["CustomerId"] = [_no_customer(order.customer_id)]
     if power is not None:
         limit = energy_limit(power, order.start_time, order.end_time)
-        if order.electric_quantity > limit:
+        if order.electric_quantity is not None and order.electric_quantity > limit:
             errors["ElectricQuantity"] = [
                 f"ElectricQuantity {order.electric_quantity} kWh exceeds what the device can "
                 f"deliver in that time: {limit} kWh ({power} kW × hours + 5 %)."
@@ -206,8 +209,8 @@ def to_wire(row: Any) -> ChargingOrder:
     return ChargingOrder(
         charging_device_id=row.device_id,
         customer_id=row.customer_id,
-        start_time=row.start_time,
-        end_time=row.end_time,
+        start_time=with_hundred_ns(row.start_time, row.start_time_100ns or 0),
+        end_time=with_hundred_ns(row.end_time, row.end_time_100ns or 0),
         electric_quantity=row.electric_quantity,
         discount_price=row.discount_price,
         remark=row.remark,
@@ -247,7 +250,8 @@ async def summary(
         async for row in repository.stream_for_days(session, filters):
             totals = days[row.start_time.astimezone(zone).date().isoformat()]
             totals[0] += 1
-            totals[1].append(row.electric_quantity)
+            if row.electric_quantity is not None:
+                totals[1].append(row.electric_quantity)
             totals[2].append(row.discount_price)
         for key in sorted(days):
             count, energy, discount = days[key]

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evcharge.charging_info.models import ChargingInformation
-from evcharge.errors import Conflict, Invalid
+from evcharge.errors import Conflict
 from evcharge.orders.models import ChargeOrder
 from evcharge.planning.site import MAX_SMART_DEVICES as MAX_DEVICES_PER_GATEWAY
 from evcharge.plans import service as plans
@@ -39,9 +39,10 @@ async def _id_is_free(
 
 
 def _keep_id(entity: Any, wanted: uuid.UUID | None) -> None:
-    # Mass-assignment guard: a stored entity's Id is server-owned once created.
+    # Mass-assignment guard: a stored entity's Id is server-owned once created. A 409:
+    # the body is well-formed, it conflicts with what is stored.
     if wanted is not None and wanted != entity.id:
-        raise Invalid(errors={"request.Id": [f"Id cannot be changed; it is {entity.id}."]})
+        raise Conflict(errors={"request.Id": [f"Id cannot be changed; it is {entity.id}."]})
 
 
 async def put_customer(

@@ -1,0 +1,69 @@
+"""A real evcharge process for out-of-process clients (the .NET suite, `st run`): free
+port, temporary SQLite database, its own admin key; stopped on exit."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+EVCHARGE = [sys.executable, "-m", "evcharge"]
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    url: str
+    admin_key: str
+    log: Path
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextmanager
+def live_server(directory: Path) -> Iterator[LiveServer]:
+    port, key = free_port(), secrets.token_urlsafe(24)
+    env = {
+        **os.environ,
+        "EVCHARGE_DATABASE_URL": f"sqlite:///{directory / 'evcharge.db'}",
+        "EVCHARGE_ADMIN_KEY": key,
+        "EVCHARGE_HOST": "127.0.0.1",
+        "EVCHARGE_PORT": str(port),
+        "EVCHARGE_LOG_LEVEL": "warning",
+    }
+    subprocess.run([*EVCHARGE, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
+    log = directory / "server.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen([*EVCHARGE, "serve"], env=env, stdout=output, stderr=output)
+        try:
+            url = f"http://127.0.0.1:{port}"
+            _wait_until_up(url, server)
+            yield LiveServer(url, key, log)
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+
+
+def _wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            sys.exit("evcharge stopped during start-up")
+        try:
+            with urllib.request.urlopen(url + "/healthz", timeout=2):  # noqa: S310 (http://127.0.0.1 only)
+                return
+        except OSError:
+            time.sleep(0.2)
+    sys.exit("evcharge did not answer /healthz within 60 s")
