@@ -112,12 +112,11 @@ def rate_limited(app: FastAPI, rate: float, burst: int, clock: list[float]) -> I
     """The app's authenticator with a small bucket and a clock the test moves."""
     authenticator: Authenticator = app.state.authenticator
     saved = authenticator.rate, authenticator.burst, authenticator.clock
-    authenticator.rate, authenticator.burst = rate, float(burst)
-    authenticator.clock = lambda: clock[0]
+    authenticator.limit(rate, burst, lambda: clock[0])
     try:
         yield
     finally:
-        authenticator.rate, authenticator.burst, authenticator.clock = saved
+        authenticator.limit(*saved)
 
 
 async def customer_uuid(client: httpx.AsyncClient, customer: int = 1) -> str:

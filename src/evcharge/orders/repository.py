@@ -263,7 +263,7 @@ async def colliding(
     """The first stored order of the device that the range [start, end) would overlap."""
     clash = overlaps(orders.c.start_time, orders.c.end_time, start, end, point=start == end)
     query = (
-        select(orders.c.client_id, orders.c.start_time, orders.c.end_time)
+        select(orders)
         .where(orders.c.device_id == device_id, clash)
         .order_by(orders.c.start_time)
         .limit(1)

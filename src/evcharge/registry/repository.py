@@ -94,7 +94,11 @@ async def lock_gateway_for_replan(
     that still exist: a concurrent DELETE may have removed one since it was resolved.
     PostgreSQL locks; SQLite's writers are already serialised by BEGIN IMMEDIATE."""
     found: set[uuid.UUID] = set()
-    for model, ids in ((Gateway, gateway_ids), (ChargingDevice, device_ids)):
+    levels: tuple[tuple[Any, Sequence[uuid.UUID]], ...] = (
+        (Gateway, gateway_ids),
+        (ChargingDevice, device_ids),
+    )
+    for model, ids in levels:
         if not ids:
             continue
         rows = await session.scalars(

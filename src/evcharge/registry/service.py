@@ -11,6 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evcharge.auth.repository import keys_changed
 from evcharge.charging_info.models import ChargingInformation
 from evcharge.errors import Conflict, Invalid, NotFound
 from evcharge.orders.models import ChargeOrder
@@ -28,9 +29,12 @@ from evcharge.registry.repository import (
     resolve_for_replan,
 )
 
-
 _UNIQUE_FIELDS = (
-    ("charge_point_id", "request.ChargePointId", "ChargePointId {value!r} belongs to another device."),
+    (
+        "charge_point_id",
+        "request.ChargePointId",
+        "ChargePointId {value!r} belongs to another device.",
+    ),
     ("pk_", "request.Id", "Id {value} already belongs to another {what}."),
     (".id", "request.Id", "Id {value} already belongs to another {what}."),
 )
@@ -44,9 +48,7 @@ def _taken(exc: IntegrityError, values: dict[str, Any], what: str) -> Conflict:
     for marker, field, message in _UNIQUE_FIELDS:
         if marker in text:
             column = "charge_point_id" if field.endswith("ChargePointId") else "id"
-            return Conflict(
-                errors={field: [message.format(value=values.get(column), what=what)]}
-            )
+            return Conflict(errors={field: [message.format(value=values.get(column), what=what)]})
     return Conflict(f"The {what} was changed concurrently; retry the request.")
 
 
@@ -57,7 +59,7 @@ async def _insert_new(
     concurrent identical PUT created it first (PostgreSQL waits for that writer's commit,
     so the caller then finds the row and replaces it: 200, as an idempotent PUT should)."""
     table = model.__table__
-    insert = pg_insert if session.bind.dialect.name == "postgresql" else sqlite_insert
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
         insert(table).values(**values).on_conflict_do_nothing(index_elements=natural_key)
     ).returning(table.c.id)
@@ -142,9 +144,9 @@ async def put_gateway(
     if gateway_id is None:
         values = {"contract_id": chain.contract.id, "number": path.gateway, **fields}
         key = ["contract_id", "number"]
-        gateway = await _insert_new(session, Gateway, values, key, "gateway")
-        if gateway is not None:
-            return Chain(chain.customer, chain.contract, gateway), True
+        new = await _insert_new(session, Gateway, values, key, "gateway")
+        if new is not None:
+            return Chain(chain.customer, chain.contract, new), True
         gateway_id = await session.scalar(query)
         assert gateway_id is not None
     if gateway_id not in await lock_gateway_for_replan(session, [gateway_id]):
@@ -196,9 +198,9 @@ async def put_device(
             "number": path.device,
             **fields,
         }
-        device = await _insert_new(session, ChargingDevice, values, ["gateway_id", "number"], what)
-        assert device is not None  # the gateway's lock serialises its device writes
-        return Chain(chain.customer, chain.contract, chain.gateway, device), True
+        new = await _insert_new(session, ChargingDevice, values, ["gateway_id", "number"], what)
+        assert new is not None  # the gateway's lock serialises its device writes
+        return Chain(chain.customer, chain.contract, chain.gateway, new), True
     await lock_gateway_for_replan(session, [chain.gateway.id], [device_id])
     device = await session.get_one(ChargingDevice, device_id)
     _keep_id(device, body.id)
@@ -259,3 +261,5 @@ async def delete(session: AsyncSession, path: Path, depth: int) -> None:
             )
     await session.delete(entity)
     await session.flush()
+    if depth == 1:  # a customer key caches its customer's uuid: drop it everywhere
+        await keys_changed(session)
