@@ -36,6 +36,7 @@ class _Local:
     tokens: float = 0.0
     expires: float = 0.0
     empty_until: float = 0.0
+    retry_at: float = 0.0
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -74,7 +75,11 @@ class LeasedLimiter:
             if got.granted >= 1:
                 local.tokens, local.expires = got.granted - 1, now + LEASE_TTL
                 return
-            local.empty_until = now + (1 - got.balance) / self.rate
+            # Empty: refuse from memory until the bucket holds a whole lease again (the
+            # tokens wait there for whoever comes first; none is lost), so an over-limit
+            # flood costs a write per lease period and process, not one per request.
+            local.retry_at = now + (1 - got.balance) / self.rate
+            local.empty_until = now + (self.want - got.balance) / self.rate
         self._refuse(local, now)
 
     def _spend(self, local: _Local, now: float) -> bool:
@@ -87,5 +92,5 @@ class LeasedLimiter:
 
     @staticmethod
     def _refuse(local: _Local, now: float) -> None:
-        wait = max(1, math.ceil(local.empty_until - now))
+        wait = max(1, math.ceil(local.retry_at - now))
         raise TooManyRequests(headers={"Retry-After": str(wait)})

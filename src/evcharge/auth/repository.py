@@ -10,6 +10,8 @@ from typing import Any
 
 from sqlalchemy import Float, Table, bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from evcharge.auth.models import ApiKey, ApiKeyChanges
 from evcharge.db import UtcDateTime
@@ -53,11 +55,29 @@ def _customer_uuid() -> Any:
     )
 
 
+class _WholeTokens(FunctionElement[float]):
+    """floor() of a non-negative balance, on both engines (SQLite may lack floor())."""
+
+    type = Float()
+    inherit_cache = True
+    name = "whole_tokens"
+
+
+@compiles(_WholeTokens)
+def _whole_tokens(element: _WholeTokens, compiler: Any, **kw: Any) -> str:
+    return f"floor({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_WholeTokens, "sqlite")
+def _whole_tokens_sqlite(element: _WholeTokens, compiler: Any, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS INTEGER)"
+
+
 def _lease_statement() -> Any:
     """Built once: the request path only binds values (no expression building per call).
 
-    Refill the key's shared bucket and hand `want` tokens to the calling process (or 1
-    when fewer are left, or 0), in one UPDATE … RETURNING. `tokens` is the balance left;
+    Refill the key's shared bucket and hand `want` tokens to the calling process (or the
+    whole tokens left when fewer), in one UPDATE … RETURNING. `tokens` is the balance left;
     `leased` what this statement handed over. Rows written by the earlier one-token
     statement (balance − 1, negative when refused) are read the same way."""
     clock = bindparam("now", type_=Float)
@@ -67,7 +87,7 @@ def _lease_statement() -> Any:
     refilled = balance + elapsed * bindparam("rate", type_=Float)
     burst = bindparam("burst", type_=Float)
     filled = case((refilled > burst, burst), else_=refilled)
-    granted = case((filled >= want, want), (filled >= 1, 1.0), else_=0.0)
+    granted = case((filled >= want, want), else_=_WholeTokens(filled))
     return (
         update(_keys)
         .where(_keys.c.id == bindparam("b_key_id"), _keys.c.revoked_at.is_(None))
