@@ -222,7 +222,15 @@ async def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds per round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per target (alternating)")
     parser.add_argument("--clients", type=int, default=32)
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=0,
+        help="database connections per server (default: one per client); --workers 2 splits "
+        "them between its processes. Lower it when the PostgreSQL server is shared",
+    )
     args = parser.parse_args()
+    pool = args.pool or args.clients
 
     server = os.environ.get("EVCHARGE_BENCH_POSTGRES_URL", DEFAULT_SERVER)
     admin_url = server.replace("postgresql://", "postgres://", 1)
@@ -248,20 +256,21 @@ async def main() -> None:
             "EVCHARGE_DATABASE_URL": url,
             "EVCHARGE_LOG_LEVEL": "warning",
             # As many connections as clients for both servers (see baseline).
-            "EVCHARGE_DB_POOL_SIZE": str(args.clients),
+            "EVCHARGE_DB_POOL_SIZE": str(pool),
             "EVCHARGE_ADMIN_KEY": ENV_KEY,
             "EVCHARGE_RATE_LIMIT_PER_SECOND": LIMIT,
             "EVCHARGE_RATE_LIMIT_BURST": LIMIT,
         }
         processes.append(start_server("evcharge.app:create_app", ports["one"], app_env, True))
+        split = {**app_env, "EVCHARGE_DB_POOL_SIZE": str(max(1, pool // 2))}
         processes.append(
-            start_server("evcharge.app:create_app", ports["two"], app_env, True, workers=2)
+            start_server("evcharge.app:create_app", ports["two"], split, True, workers=2)
         )
         processes.append(
             start_server(
                 "bench.create_order.baseline:app",
                 ports["baseline"],
-                {"BASELINE_DATABASE_URL": url, "BASELINE_POOL_SIZE": str(args.clients)},
+                {"BASELINE_DATABASE_URL": url, "BASELINE_POOL_SIZE": str(pool)},
                 factory=False,
             )
         )
@@ -299,7 +308,7 @@ async def main() -> None:
     print(
         f"CreateOrder on PostgreSQL, {args.clients} clients, median of {args.rounds} "
         f"alternating rounds of {args.seconds:g} s; {os.cpu_count()} CPUs; "
-        f"{stored} orders stored"
+        f"{pool} database connections per server; {stored} orders stored"
     )
     print("| server | req/s | p50 ms | p99 ms | errors | ratio to baseline (same round) | target |")
     print("|---|---:|---:|---:|---:|---:|---|")

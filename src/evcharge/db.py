@@ -210,8 +210,9 @@ def database_unreachable(exc: BaseException) -> bool:
     return isinstance(exc, OSError)
 
 
-_UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
-"""Connection exceptions (class 08) and the server shutting down or starting up."""
+_UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+"""Connection exceptions (class 08), the server shutting down or starting up, and the
+server refusing more connections (too_many_connections: away for us, retry later)."""
 
 
 def connection_lost(error: BaseException | None) -> bool:

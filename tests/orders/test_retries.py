@@ -57,6 +57,9 @@ def test_asyncpg_client_errors_at_the_instant_the_server_dies_read_as_database_a
     wrapped = RuntimeError("adapter")
     wrapped.__cause__ = asyncpg.InternalClientError("another operation is in progress")
     assert database_unreachable(DBAPIError("SELECT 1", {}, wrapped))
+    full = RuntimeError("adapter")
+    full.__cause__ = asyncpg.TooManyConnectionsError("sorry, too many clients already")
+    assert database_unreachable(DBAPIError("connect", {}, full))
     assert not database_unreachable(ValueError("a bug"))
 
 
