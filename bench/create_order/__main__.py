@@ -142,7 +142,7 @@ def start_server(
     command = [
         sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port),
         "--loop", "uvloop", "--http", "httptools", "--log-level", "warning", "--no-access-log",
-        "--workers", str(workers),
+        "--workers", str(workers), "--timeout-worker-healthcheck", "60",
     ]  # fmt: skip
     if factory:
         command.append("--factory")
