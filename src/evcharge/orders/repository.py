@@ -89,17 +89,22 @@ SELECT $1::uuid, $2::varchar, d.id, c.id, $3::timestamptz, $4::timestamptz,
        $5::numeric, $6::numeric, $7::varchar, $8::timestamptz
 FROM charging_devices AS d, customers AS c
 WHERE d.id = $9::uuid AND c.id = $10::uuid AND d.max_power_kw >= $11::numeric
-FOR KEY SHARE OF d, c
+FOR NO KEY UPDATE OF d FOR KEY SHARE OF c
 ON CONFLICT (client_id) DO NOTHING
 RETURNING id
 """
 """The PostgreSQL hot path: device and customer must exist and the device must be strong
 enough (WHERE), the Id is unique (ON CONFLICT), and the exclusion constraint refuses an
-overlap — one round trip, autocommit (a single statement is atomic). FOR KEY SHARE takes
-the lock the foreign keys would take anyway, but before the row is inserted: a DELETE of
-the device (or customer) in progress is waited for and then finds the order, or wins and
-the SELECT finds no device — never the deadlock of the foreign key's check taking it
-after the insert."""
+overlap — one round trip, autocommit (a single statement is atomic).
+
+The row locks are taken before the row is inserted. The device's (NO KEY UPDATE, which
+foreign-key checks and replans do not wait for) makes the orders of one device take
+turns: without it, simultaneous overlapping inserts each waited on the other's
+uncommitted row in the exclusion check and deadlocked (seen with 4 workers: a 409
+"concurrent changes" instead of the overlap). With the customer's (KEY SHARE), a DELETE
+of either in progress is waited for and then finds the order, or wins and the SELECT
+finds nothing — never the deadlock of the foreign key's check locking it after the
+insert."""
 
 
 @cache
