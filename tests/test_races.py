@@ -48,6 +48,9 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         # Correctness under contention, not this shared machine's speed: a queue of writers
         # longer than the default 5 s is a (documented, true) 503 that would hide the rest.
         EVCHARGE_DB_TIMEOUT_SECONDS="60",
+        # 4 × 5 connections: the test PostgreSQL is shared (max_connections 100), and a
+        # refused connection is a true 503 that would hide what is tested here.
+        EVCHARGE_DB_POOL_SIZE="5",
     )
     log = (tmp_path_factory.mktemp("server") / "server.log").open("wb")
     process = subprocess.Popen(
