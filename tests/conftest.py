@@ -87,6 +87,7 @@ def settings(database_url: str) -> Settings:
 async def app(settings: Settings) -> AsyncIterator[FastAPI]:
     application = create_app(settings)
     yield application
+    await application.state.authenticator.close()
     await application.state.engine.dispose()
 
 

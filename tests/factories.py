@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -102,9 +103,19 @@ async def create_key(app: FastAPI, customer: int | None = None) -> tuple[str, st
 
 
 async def revoke_key(app: FastAPI, key_id: str) -> None:
+    """Revoke as `evcharge keys revoke` does. On PostgreSQL the app's processes learn of it
+    by NOTIFY, asynchronously: wait for that event (never for time) before returning."""
+    changes = app.state.authenticator.changes
+    heard = getattr(changes, "notified", None)
     async with app.state.sessions() as session:
         await auth_service.revoke_key(session, key_id)
         await session.commit()
+    if heard is not None and changes.listening:
+        for _ in range(1000):
+            if changes.notified > heard:
+                return
+            await asyncio.sleep(0.005)
+        raise AssertionError("the revocation was never notified")
 
 
 @contextmanager
@@ -112,12 +123,11 @@ def rate_limited(app: FastAPI, rate: float, burst: int, clock: list[float]) -> I
     """The app's authenticator with a small bucket and a clock the test moves."""
     authenticator: Authenticator = app.state.authenticator
     saved = authenticator.rate, authenticator.burst, authenticator.clock
-    authenticator.rate, authenticator.burst = rate, float(burst)
-    authenticator.clock = lambda: clock[0]
+    authenticator.limit(rate, burst, lambda: clock[0])
     try:
         yield
     finally:
-        authenticator.rate, authenticator.burst, authenticator.clock = saved
+        authenticator.limit(*saved)
 
 
 async def customer_uuid(client: httpx.AsyncClient, customer: int = 1) -> str:

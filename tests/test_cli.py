@@ -183,4 +183,5 @@ async def _register_smart_devices(database_url: str, *, count: int, deadline: da
                 "FullyChargedBy": deadline.isoformat(),
             }
             assert (await client.post(device_path(device=device), json=body)).status_code == 201
+    await app.state.authenticator.close()
     await app.state.engine.dispose()

@@ -28,6 +28,7 @@ async def offline_client() -> AsyncIterator[httpx.AsyncClient]:
         transport=transport, base_url="http://test", headers=headers
     ) as http:
         yield http
+    await app.state.authenticator.close()
     await app.state.engine.dispose()
 
 

@@ -56,6 +56,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # garbage collector's full passes, which otherwise stall requests (p99).
         gc.freeze()
         yield
+        await app.state.authenticator.close()
         await engine.dispose()
 
     app = FastAPI(

@@ -83,6 +83,10 @@ def serve(
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
+        # uvicorn kills a worker that has not answered its health check within 5 s and
+        # starts another; on a busy host importing the app takes longer, so `--workers N`
+        # never came up (measured: workers respawned for 8 minutes). Allow a minute.
+        timeout_worker_healthcheck=WORKER_START_SECONDS,
         log_level=settings.log_level,
         access_log=False,
         proxy_headers=False,
@@ -90,6 +94,9 @@ def serve(
         h11_max_incomplete_event_size=settings.max_header_bytes,
         http=_http_protocol(),
     )
+
+
+WORKER_START_SECONDS = 60
 
 
 def _http_protocol() -> type | str:

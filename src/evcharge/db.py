@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
+import asyncpg  # type: ignore[import-untyped]
 from fastapi import Depends, Request
 from sqlalchemy import BigInteger, DateTime, MetaData, Numeric, event
 from sqlalchemy.engine import Dialect
@@ -24,7 +25,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 from evcharge.config import Settings
-from evcharge.errors import Unavailable
+from evcharge.errors import Conflict, Unavailable
 
 RETRY_AFTER_SECONDS = 5
 
@@ -172,6 +173,8 @@ async def unit_of_work(factory: async_sessionmaker[AsyncSession]) -> AsyncIterat
             await _rollback_quietly(session)
             if database_unreachable(exc):
                 raise database_unavailable() from exc
+            if lost_a_race(exc):
+                raise concurrent_change() from exc
             raise
 
 
@@ -187,9 +190,18 @@ async def _rollback_quietly(session: AsyncSession) -> None:
         await session.rollback()
 
 
+_DRIVER_AWAY = (
+    asyncpg.InterfaceError,  # includes ConnectionDoesNotExistError
+    asyncpg.InternalClientError,  # e.g. "another operation is in progress" as the socket dies
+    asyncpg.PostgresConnectionError,
+)
+"""asyncpg's own errors when the server went away mid-request; SQLAlchemy passes some of
+them through untranslated (InternalClientError is no DBAPI error)."""
+
+
 def database_unreachable(exc: BaseException) -> bool:
     """True for failures that mean "the database is away", not "the request is wrong"."""
-    if isinstance(exc, (PoolTimeout, TimeoutError, ConnectionError)):
+    if isinstance(exc, (PoolTimeout, TimeoutError, ConnectionError, *_DRIVER_AWAY)):
         return True
     if isinstance(exc, (OperationalError, InterfaceError)):
         return True
@@ -198,8 +210,9 @@ def database_unreachable(exc: BaseException) -> bool:
     return isinstance(exc, OSError)
 
 
-_UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03")
-"""Connection exceptions (class 08) and the server shutting down or starting up."""
+_UNREACHABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+"""Connection exceptions (class 08), the server shutting down or starting up, and the
+server refusing more connections (too_many_connections: away for us, retry later)."""
 
 
 def connection_lost(error: BaseException | None) -> bool:
@@ -211,10 +224,31 @@ def connection_lost(error: BaseException | None) -> bool:
         state = getattr(error, "sqlstate", None)
         if isinstance(state, str) and state.startswith(_UNREACHABLE_SQLSTATES):
             return True
-        if isinstance(error, (ConnectionError, TimeoutError)):
+        if isinstance(error, (ConnectionError, TimeoutError, *_DRIVER_AWAY)):
             return True
         error = error.__cause__
     return False
+
+
+_RACE_SQLSTATES = ("40001", "40P01")
+"""Serialization failure and deadlock: the writes take their locks in one order
+(`registry.repository.lock_gateway_for_replan`), so these should not happen; if one does,
+the client is told to retry, never given a 500."""
+
+
+def lost_a_race(exc: BaseException) -> bool:
+    error: BaseException | None = exc.orig if isinstance(exc, DBAPIError) else exc
+    for _ in range(5):
+        if error is None:
+            return False
+        if getattr(error, "sqlstate", None) in _RACE_SQLSTATES:
+            return True
+        error = error.__cause__
+    return False
+
+
+def concurrent_change() -> Conflict:
+    return Conflict("The data was changed by a concurrent request; retry the request.")
 
 
 def database_unavailable() -> Unavailable:
@@ -238,4 +272,6 @@ async def connection_unit_of_work(request: Request) -> AsyncIterator[AsyncConnec
     except BaseException as exc:
         if database_unreachable(exc):
             raise database_unavailable() from exc
+        if lost_a_race(exc):
+            raise concurrent_change() from exc
         raise

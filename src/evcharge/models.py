@@ -1,6 +1,6 @@
 """Every table, imported in one place for migrations and tests."""
 
-from evcharge.auth.models import ApiKey
+from evcharge.auth.models import ApiKey, ApiKeyChanges
 from evcharge.charging_info.models import ChargingInformation
 from evcharge.db import metadata
 from evcharge.orders.models import ChargeOrder
@@ -10,6 +10,7 @@ from evcharge.registry.models import ChargingDevice, Contract, Customer, Gateway
 
 __all__ = [
     "ApiKey",
+    "ApiKeyChanges",
     "ChargeOrder",
     "ChargePlan",
     "ChargingDevice",

@@ -222,6 +222,7 @@ async def test_the_bucket_is_shared_by_every_process_over_the_same_database(
                 assert (await other.get("/api/customers")).status_code == 401
                 assert (await first.get("/api/customers")).status_code == 401
     finally:
+        await second.state.authenticator.close()
         await second.state.engine.dispose()
 
 

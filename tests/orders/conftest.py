@@ -24,4 +24,5 @@ async def oslo_client(
         transport=transport, base_url="http://test", headers=ADMIN_HEADERS
     ) as http:
         yield http
+    await app.state.authenticator.close()
     await app.state.engine.dispose()

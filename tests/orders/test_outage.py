@@ -168,6 +168,7 @@ async def test_outage_gives_503_then_recovers_without_losing_acknowledged_orders
     finally:
         stop.set()
         await proxy.cut()
+        await app.state.authenticator.close()
         await app.state.engine.dispose()
 
     assert {o.status for o in outcomes} <= {200, 503}, {o.status for o in outcomes}

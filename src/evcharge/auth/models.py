@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, Float, Integer, String
+from sqlalchemy import BigInteger, CheckConstraint, Float, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from evcharge.db import Base, UtcDateTime, utcnow
@@ -27,7 +27,20 @@ class ApiKey(Base):
     created: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
     last_used: Mapped[datetime | None] = mapped_column(UtcDateTime())
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime())
-    # Token bucket, see repository.take_token: `tokens` is the balance minus the token
+    # Token bucket shared by all processes, see repository.lease: `tokens` is the balance
     # the last request took; refilled_at is seconds since the epoch (portable arithmetic).
     tokens: Mapped[float] = mapped_column(Float, default=0.0)
     refilled_at: Mapped[float] = mapped_column(Float, default=0.0)
+    # Tokens the last lease handed to a process (auth/limiter.py reads it in RETURNING).
+    leased: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+
+
+class ApiKeyChanges(Base):
+    """One row whose `version` goes up with every change that a cached key could miss
+    (revocation, a customer deleted): each process's key cache compares it (SQLite) or
+    is told by NOTIFY (PostgreSQL), see auth/cache.py."""
+
+    __tablename__ = "api_key_changes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    version: Mapped[int] = mapped_column(BigInteger, default=0)

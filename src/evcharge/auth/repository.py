@@ -8,17 +8,23 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Float, Table, bindparam, case, select, update
+from sqlalchemy import Float, Table, bindparam, case, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
-from evcharge.auth.models import ApiKey
+from evcharge.auth.models import ApiKey, ApiKeyChanges
 from evcharge.db import UtcDateTime
 from evcharge.registry.models import ChargingDevice, Contract, Customer, Gateway
 
 LAST_USED_GRANULARITY = timedelta(seconds=60)
-"""Without rate limiting, `last_used` is written at most once a minute per key."""
+"""`last_used` is written at most once a minute per key and process (or with a lease)."""
+
+CHANGES_CHANNEL = "evcharge_api_keys"
+"""PostgreSQL NOTIFY channel of `keys_changed`; every process's key cache LISTENs."""
 
 _keys: Table = ApiKey.__table__  # type: ignore[assignment]
+_changes: Table = ApiKeyChanges.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,8 +33,16 @@ class KeyRow:
     role: str
     customer_number: int | None
     customer_uuid: uuid.UUID | None
-    tokens: float | None = None
-    last_used: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    """What a lease statement found: the key (None: unknown or revoked), the tokens it
+    handed over, and the balance left in the shared bucket."""
+
+    key: KeyRow | None
+    granted: float = 0.0
+    balance: float = 0.0
 
 
 def _customer_uuid() -> Any:
@@ -41,37 +55,48 @@ def _customer_uuid() -> Any:
     )
 
 
-def _row(row: Any, *, tokens: bool) -> KeyRow:
-    return KeyRow(
-        key_hash=row[0],
-        role=row[1],
-        customer_number=row[2],
-        customer_uuid=row[3],
-        tokens=row[4] if tokens else None,
-        last_used=None if tokens else row[4],
-    )
+class _WholeTokens(FunctionElement[float]):
+    """floor() of a non-negative balance, on both engines (SQLite may lack floor())."""
+
+    type = Float()
+    inherit_cache = True
+    name = "whole_tokens"
 
 
-def _take_token_statement() -> Any:
-    """Built once: the request path only binds values (no expression building per call)."""
+@compiles(_WholeTokens)
+def _whole_tokens(element: _WholeTokens, compiler: Any, **kw: Any) -> str:
+    return f"floor({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_WholeTokens, "sqlite")
+def _whole_tokens_sqlite(element: _WholeTokens, compiler: Any, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS INTEGER)"
+
+
+def _lease_statement() -> Any:
+    """Built once: the request path only binds values (no expression building per call).
+
+    Refill the key's shared bucket and hand `want` tokens to the calling process (or the
+    whole tokens left when fewer), in one UPDATE … RETURNING. `tokens` is the balance left;
+    `leased` what this statement handed over. Rows written by the earlier one-token
+    statement (balance − 1, negative when refused) are read the same way."""
     clock = bindparam("now", type_=Float)
+    want = bindparam("want", type_=Float)
     balance = case((_keys.c.tokens < 0, _keys.c.tokens + 1), else_=_keys.c.tokens)
     elapsed = case((clock > _keys.c.refilled_at, clock - _keys.c.refilled_at), else_=0.0)
-    filled = balance + elapsed * bindparam("rate", type_=Float)
+    refilled = balance + elapsed * bindparam("rate", type_=Float)
     burst = bindparam("burst", type_=Float)
-    available = case((filled > burst, burst), else_=filled)
+    filled = case((refilled > burst, burst), else_=refilled)
+    granted = case((filled >= want, want), else_=_WholeTokens(filled))
     return (
         update(_keys)
-        .where(
-            _keys.c.id == bindparam("b_key_id"),
-            _keys.c.key_hash == bindparam("b_key_hash"),
-            _keys.c.revoked_at.is_(None),
-        )
+        .where(_keys.c.id == bindparam("b_key_id"), _keys.c.revoked_at.is_(None))
         .values(
-            tokens=available - 1,
+            tokens=filled - granted,
+            leased=granted,
             refilled_at=case((clock > _keys.c.refilled_at, clock), else_=_keys.c.refilled_at),
             last_used=case(
-                (available >= 1, bindparam("stamp", type_=UtcDateTime())),
+                (filled >= 1, bindparam("stamp", type_=UtcDateTime())),
                 else_=_keys.c.last_used,
             ),
         )
@@ -80,60 +105,82 @@ def _take_token_statement() -> Any:
             _keys.c.role,
             _keys.c.customer_number,
             _customer_uuid(),
+            _keys.c.leased,
             _keys.c.tokens,
         )
     )
 
 
-_TAKE_TOKEN = _take_token_statement()
-_FIND = select(
-    _keys.c.key_hash,
-    _keys.c.role,
-    _keys.c.customer_number,
-    _customer_uuid(),
-    _keys.c.last_used,
-).where(
-    _keys.c.id == bindparam("b_key_id"),
-    _keys.c.key_hash == bindparam("b_key_hash"),
-    _keys.c.revoked_at.is_(None),
+_LEASE = _lease_statement()
+_FIND = select(_keys.c.key_hash, _keys.c.role, _keys.c.customer_number, _customer_uuid()).where(
+    _keys.c.id == bindparam("b_key_id"), _keys.c.revoked_at.is_(None)
 )
 
 
-async def take_token(
+def _key(row: Any) -> KeyRow:
+    return KeyRow(key_hash=row[0], role=row[1], customer_number=row[2], customer_uuid=row[3])
+
+
+async def lease(
     connection: AsyncConnection,
     key_id: str,
-    key_hash: str,
     *,
     now: float,
     rate: float,
     burst: float,
-) -> KeyRow | None:
-    """Refill the key's bucket, take one token and mark it used, in one UPDATE … RETURNING.
-
-    Encoding: the stored `tokens` is always (balance after refill) − 1. When that is
-    ≥ 0 the request took a token; when it is < 0 the request is refused and the real
-    balance is tokens + 1, which is where the next refill starts. So the statement
-    needs no branch in the client and stays correct across processes and hosts."""
+    want: float,
+) -> Lease:
+    """Take up to `want` tokens from the key's shared bucket (see `_lease_statement`) and
+    mark the key used. The caller has verified the key's hash (a lease is only taken for
+    a key that was found), so an unknown key never reaches this write."""
     parameters = {
         "b_key_id": key_id,
-        "b_key_hash": key_hash,
         "now": now,
         "rate": rate,
         "burst": burst,
+        "want": want,
         "stamp": datetime.fromtimestamp(now, UTC),
     }
-    row = (await connection.execute(_TAKE_TOKEN, parameters)).first()
-    return None if row is None else _row(row, tokens=True)
+    row = (await connection.execute(_LEASE, parameters)).first()
+    if row is None:
+        return Lease(None)
+    return Lease(_key(row), granted=float(row[4]), balance=float(row[5]))
 
 
-async def find(connection: AsyncConnection, key_id: str, key_hash: str) -> KeyRow | None:
-    """The unrevoked key with this id and hash (no rate limiting)."""
-    row = (await connection.execute(_FIND, {"b_key_id": key_id, "b_key_hash": key_hash})).first()
-    return None if row is None else _row(row, tokens=False)
+async def find(connection: AsyncConnection, key_id: str) -> KeyRow | None:
+    """The unrevoked key with this id (a read: refusing a key never writes)."""
+    row = (await connection.execute(_FIND, {"b_key_id": key_id})).first()
+    return None if row is None else _key(row)
+
+
+FIND_SQLITE = (
+    "SELECT key_hash, role, customer_number,"
+    " (SELECT id FROM customers WHERE customers.number = api_keys.customer_number)"
+    " FROM api_keys WHERE id = ? AND revoked_at IS NULL"
+)
+"""`find` for SQLite's read-only connection of the key cache (plain sqlite3, no writer lock)."""
+
+CHANGES_VERSION_SQLITE = "SELECT version FROM api_key_changes WHERE id = 1"
+
+
+def sqlite_key(row: Any) -> KeyRow:
+    """A FIND_SQLITE row (SQLAlchemy stores a uuid on SQLite as 32 hex digits)."""
+    customer = None if row[3] is None else uuid.UUID(str(row[3]))
+    return KeyRow(key_hash=row[0], role=row[1], customer_number=row[2], customer_uuid=customer)
 
 
 async def touch(connection: AsyncConnection, key_id: str, now: datetime) -> None:
     await connection.execute(update(_keys).where(_keys.c.id == key_id).values(last_used=now))
+
+
+async def keys_changed(session: AsyncSession) -> None:
+    """Tell every process's key cache, with this transaction's commit, that a cached key
+    may be stale (a key revoked, a customer deleted)."""
+    bumped = await session.execute(update(_changes).values(version=_changes.c.version + 1))
+    if not bumped.rowcount:  # type: ignore[attr-defined]
+        await session.execute(insert(_changes).values(id=1, version=1))
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(select(func.pg_notify(CHANGES_CHANNEL, "")))
 
 
 async def all_keys(session: AsyncSession) -> list[ApiKey]:

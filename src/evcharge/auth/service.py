@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import math
 import os
@@ -10,17 +12,24 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from evcharge.auth import keys, repository
+from evcharge.auth.cache import KeyCache, NoChanges, PostgresChanges, SqliteChanges
+from evcharge.auth.limiter import KeyGone, LeasedLimiter
 from evcharge.auth.models import ApiKey
 from evcharge.auth.principal import Principal, Role
 from evcharge.config import Settings
 from evcharge.db import utcnow
-from evcharge.errors import NotFound, TooManyRequests, Unauthorized
+from evcharge.errors import NotFound, Unauthorized
 
 ENV_ADMIN_KEY_ID = "env"
 """The key id that EVCHARGE_ADMIN_KEY authenticates as (in audit lines)."""
+
+LAST_USED_EVERY = repository.LAST_USED_GRANULARITY.total_seconds()
+
+log = structlog.get_logger("evcharge.auth")
 
 WWW_AUTHENTICATE = 'Bearer realm="evcharge", Basic realm="evcharge"'
 
@@ -45,6 +54,7 @@ async def revoke_key(session: AsyncSession, key_id: str) -> ApiKey:
     if row.revoked_at is None:
         row.revoked_at = utcnow()
         await session.flush()
+        await repository.keys_changed(session)
     return row
 
 
@@ -62,17 +72,33 @@ def unauthorized(message: str = "Authorization has been denied for this request.
 
 
 class Authenticator:
-    """Turns the presented key into a Principal: one short statement per request, in
-    autocommit (PostgreSQL) or its own BEGIN IMMEDIATE … COMMIT (SQLite)."""
+    """Turns the presented key into a Principal. A cached key costs no round trip
+    (auth/cache.py); the rate limit costs one lease per many requests (auth/limiter.py);
+    a refused key costs at most one read, never a write."""
 
     def __init__(
         self, settings: Settings, engine: AsyncEngine, clock: Callable[[], float] = time.time
     ) -> None:
         self.engine = engine
-        self.rate = settings.rate_limit_per_second
-        self.burst = float(max(settings.rate_limit_burst, 1))
         self.env_key = settings.admin_key.get_secret_value() if settings.admin_key else None
-        self.clock = clock
+        self.limit(settings.rate_limit_per_second, settings.rate_limit_burst, clock)
+        self.cache = KeyCache()
+        self.sqlite: SqliteChanges | None = None
+        self.changes: SqliteChanges | PostgresChanges | NoChanges
+        if settings.sqlite_path is not None:
+            self.changes = self.sqlite = SqliteChanges(settings.sqlite_path, self.cache)
+        elif settings.is_sqlite:
+            self.changes = NoChanges()
+        else:
+            dsn = settings.database_url.replace("postgresql+asyncpg://", "postgresql://", 1)
+            self.changes = PostgresChanges(dsn, self.cache, time.monotonic)
+        self.last_used: dict[str, float] = {}
+        self.touching: set[asyncio.Task[None]] = set()
+
+    def limit(self, rate: float, burst: float, clock: Callable[[], float]) -> None:
+        """(Re)configure the per-key limit (start-up; tests set a small one and a clock)."""
+        self.rate, self.burst, self.clock = rate, float(max(burst, 1)), clock
+        self.limiter = LeasedLimiter(rate, self.burst, self._lease, clock)
 
     async def authenticate(self, headers: dict[str, str]) -> Principal:
         key = keys.presented_key(headers)
@@ -84,19 +110,76 @@ class Authenticator:
         if key_id is None:
             raise unauthorized("The API key is not valid.")
         digest = keys.digest(key)
-        now = self.clock()
-        connection = await self._connect()
-        try:
-            row = await self._lookup(connection, key_id, digest, now)
-        finally:
-            await connection.close()
+        row = await self._verified(key_id)
         if row is None or not hmac.compare_digest(row.key_hash, digest):
             raise unauthorized("The API key is not valid or has been revoked.")
-        if row.tokens is not None and row.tokens < 0:
-            wait = max(1, math.ceil(-row.tokens / self.rate))
-            raise TooManyRequests(headers={"Retry-After": str(wait)})
+        if self.rate > 0:
+            try:
+                await self.limiter.take(key_id)
+            except KeyGone:
+                self.cache.invalidate()
+                raise unauthorized("The API key is not valid or has been revoked.") from None
+        else:
+            self._note_use(key_id)
         role: Role = "admin" if row.role == "admin" else "customer"
         return Principal(key_id, role, row.customer_number, row.customer_uuid)
+
+    async def _verified(self, key_id: str) -> repository.KeyRow | None:
+        """The unrevoked key row: from the cache when it can be trusted, else one read."""
+        trusted = await self.changes.usable()
+        if trusted:
+            row = self.cache.get(key_id)
+            if row is not None:
+                return row
+        generation = self.cache.generation
+        if self.sqlite is not None:
+            row = await self.sqlite.find(key_id)
+        else:
+            connection = await self._connect()
+            try:
+                row = await repository.find(connection, key_id)
+                if connection.in_transaction():
+                    await connection.commit()
+            finally:
+                await connection.close()
+        if trusted and row is not None:
+            self.cache.put(key_id, row, generation)
+        return row
+
+    async def _lease(self, key_id: str, now: float, want: float) -> repository.Lease:
+        connection = await self._connect()
+        try:
+            got = await repository.lease(
+                connection, key_id, now=now, rate=self.rate, burst=self.burst, want=want
+            )
+            if connection.in_transaction():
+                await connection.commit()
+            return got
+        finally:
+            await connection.close()
+
+    def _note_use(self, key_id: str) -> None:
+        """Without a rate limit nothing is leased: `last_used` is written from memory, at
+        most once a minute per key and process, after the request (not in its way)."""
+        now = self.clock()
+        if now - self.last_used.get(key_id, -math.inf) < LAST_USED_EVERY:
+            return
+        self.last_used[key_id] = now
+        task = asyncio.create_task(self._touch(key_id, now))
+        self.touching.add(task)
+        task.add_done_callback(self.touching.discard)
+
+    async def _touch(self, key_id: str, now: float) -> None:
+        try:
+            connection = await self._connect()
+            try:
+                await repository.touch(connection, key_id, datetime.fromtimestamp(now, UTC))
+                if connection.in_transaction():
+                    await connection.commit()
+            finally:
+                await connection.close()
+        except Exception as exc:  # bookkeeping only: never fails a request
+            log.warning("last_used_not_written", key_id=key_id, error=type(exc).__name__)
 
     async def _connect(self) -> AsyncConnection:
         connection = await self.engine.connect()
@@ -105,23 +188,8 @@ class Authenticator:
             await connection.execution_options(isolation_level="AUTOCOMMIT")
         return connection
 
-    async def _lookup(
-        self, connection: AsyncConnection, key_id: str, digest: str, now: float
-    ) -> repository.KeyRow | None:
-        sqlite = self.engine.dialect.name == "sqlite"
-        if self.rate > 0:
-            row = await repository.take_token(
-                connection, key_id, digest, now=now, rate=self.rate, burst=self.burst
-            )
-            if sqlite:
-                await connection.commit()
-            return row
-        row = await repository.find(connection, key_id, digest)
-        stamp = datetime.fromtimestamp(now, UTC)
-        if row is not None and (
-            row.last_used is None or stamp - row.last_used >= repository.LAST_USED_GRANULARITY
-        ):
-            await repository.touch(connection, key_id, stamp)
-        if sqlite:
-            await connection.commit()
-        return row
+    async def close(self) -> None:
+        for task in list(self.touching):
+            with contextlib.suppress(Exception):
+                await task
+        await self.changes.close()

@@ -20,7 +20,7 @@ from evcharge.errors import Invalid, NotFound
 from evcharge.plans import service as plans
 from evcharge.plans.context import PlanContext
 from evcharge.registry.paths import Path
-from evcharge.registry.repository import Chain, page_of, resolve
+from evcharge.registry.repository import Chain, page_of, resolve, resolve_for_replan
 
 
 def _check_ids(body: EvChargingInformationReq, chain: Chain, path: Path) -> str:
@@ -79,7 +79,7 @@ async def create(
 ) -> EvChargingInfo:
     """Store a new version of the device's charging information; it becomes current and
     the device's gateway is replanned."""
-    chain = await resolve(session, path, depth=4, lock=True)
+    chain = await resolve_for_replan(session, path, depth=4)
     assert chain.device is not None
     customer_ref = _check_ids(body, chain, path)
     _check_plausible(body)
@@ -181,7 +181,7 @@ async def one(session: AsyncSession, path: Path, info_id: uuid.UUID) -> EvChargi
 async def clear(session: AsyncSession, path: Path, planning: PlanContext) -> int:
     """Delete every version (an explicit request, never a cascade) and so the device's
     plan; returns how many versions went."""
-    chain = await resolve(session, path, depth=4, lock=True)
+    chain = await resolve_for_replan(session, path, depth=4)
     assert chain.device is not None
     result = await session.execute(
         delete(ChargingInformation).where(ChargingInformation.device_id == chain.device.id)

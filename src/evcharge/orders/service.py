@@ -153,14 +153,14 @@ async def create(
         outcome = await repository.insert(connection, client_id, order, min_power, utcnow())
         if outcome is Insert.STORED:
             return Created(client_id, new=True)
-        found = await _diagnose(connection, client_id, order)
+        found = await _diagnose(connection, client_id, order, generated=body.id is None)
         if found is not None:
             return found
     raise Conflict("The order could not be stored because of concurrent changes; retry.")
 
 
 async def _diagnose(
-    connection: AsyncConnection, client_id: str, order: OrderContent
+    connection: AsyncConnection, client_id: str, order: OrderContent, *, generated: bool
 ) -> Created | None:
     """Why the insert stored nothing, in the same precedence on both databases:
     existing Id, then unknown device/customer or too much energy, then overlap.
@@ -192,6 +192,20 @@ async def _diagnose(
     other = await repository.colliding(
         connection, order.device_id, order.start_time, order.end_time
     )
+    if other is not None and generated and repository.content_of(other) == order:
+        # Without an Id a retry cannot be told from a new order: say that it is most
+        # likely this very order, stored by an earlier attempt (e.g. one answered 503).
+        raise OrderOverlaps(
+            f"An order with exactly this content is already stored as order {other.client_id}; "
+            "if this is a retry of a request that failed, it was stored then. "
+            "Send an Id so that retries are recognised.",
+            {
+                "Id": [
+                    f"No Id was sent and order {other.client_id} on the same device has "
+                    "exactly this content: this request repeats it."
+                ]
+            },
+        )
     if other is not None:
         problem = (
             f"The device already has order {other.client_id} from "

@@ -25,7 +25,7 @@ from evcharge.prices.models import PriceArea
 from evcharge.prices.repository import known_prices
 from evcharge.registry.models import ChargingDevice, Gateway
 from evcharge.registry.paths import Path
-from evcharge.registry.repository import resolve
+from evcharge.registry.repository import lock_gateway_for_replan, resolve
 
 DEFAULT_HORIZON = timedelta(hours=48)
 MAX_HORIZON = timedelta(days=8)
@@ -92,10 +92,15 @@ async def replan_gateways(
     session: AsyncSession, gateway_ids: Sequence[uuid.UUID], context: PlanContext
 ) -> list[dict[str, Any]]:
     """Plan every device of these gateways that has charging information; store the plans
-    (and drop those of devices that no longer have any). Returns the stored rows."""
+    (and drop those of devices that no longer have any). Returns the stored rows.
+    Each chunk's gateways are locked first (`lock_gateway_for_replan`, ascending ids); a
+    caller that locked them already (and then a device) does not wait again."""
     stored: list[dict[str, Any]] = []
-    for first in range(0, len(gateway_ids), CHUNK):
-        stored += await _replan_chunk(session, gateway_ids[first : first + CHUNK], context)
+    ordered = sorted(set(gateway_ids))
+    for first in range(0, len(ordered), CHUNK):
+        chunk = ordered[first : first + CHUNK]
+        await lock_gateway_for_replan(session, chunk)
+        stored += await _replan_chunk(session, chunk, context)
     return stored
 
 

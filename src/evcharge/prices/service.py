@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evcharge.db import utcnow
 from evcharge.errors import Conflict, Invalid, NotFound
 from evcharge.planning import PriceSeriesError, PriceSlot, validate_price_slots
 from evcharge.prices import schemas
@@ -32,9 +35,17 @@ async def replace(
     start, end = body.slots[0].start, body.slots[-1].end
     stored = await session.get(PriceArea, area, with_for_update=True)
     if stored is None:
-        session.add(PriceArea(area=area, currency=body.currency))
-        await session.flush()
-    elif stored.currency != body.currency:
+        # Two first uploads of an area at once: one inserts, the other waits for it and
+        # then locks the row it made (an upload is a replace, never a 409 or 500).
+        insert_ = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        await session.execute(
+            insert_(PriceArea)
+            .values(area=area, currency=body.currency, updated=utcnow())
+            .on_conflict_do_nothing(index_elements=["area"])
+        )
+        stored = await session.get(PriceArea, area, with_for_update=True, populate_existing=True)
+        assert stored is not None
+    if stored.currency != body.currency:
         outside = await session.scalar(
             select(PriceSlotRow.start)
             .where(

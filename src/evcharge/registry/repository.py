@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -78,3 +80,46 @@ async def page_of(
     total = await session.scalar(select(func.count()).select_from(query.order_by(None).subquery()))
     rows = (await session.scalars(query.offset((page - 1) * size).limit(size))).all()
     return list(rows), int(total or 0)
+
+
+async def lock_gateway_for_replan(
+    session: AsyncSession,
+    gateway_ids: Sequence[uuid.UUID],
+    device_ids: Sequence[uuid.UUID] = (),
+) -> set[uuid.UUID]:
+    """THE lock order of every write that replans (docs/architecture.md, "Locks"): the
+    gateway rows first, then the device rows, each in ascending id order, until commit.
+    Two such writes then wait for each other instead of deadlocking. The locked rows are
+    re-read into the session (a waiting writer sees the winner's values). Returns the ids
+    that still exist: a concurrent DELETE may have removed one since it was resolved.
+    PostgreSQL locks; SQLite's writers are already serialised by BEGIN IMMEDIATE."""
+    found: set[uuid.UUID] = set()
+    levels: tuple[tuple[Any, Sequence[uuid.UUID]], ...] = (
+        (Gateway, gateway_ids),
+        (ChargingDevice, device_ids),
+    )
+    for model, ids in levels:
+        if not ids:
+            continue
+        rows = await session.scalars(
+            select(model)
+            .where(model.id.in_(sorted(set(ids))))
+            .order_by(model.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        found.update(row.id for row in rows)
+    return found
+
+
+async def resolve_for_replan(session: AsyncSession, path: Path, *, depth: int) -> Chain:
+    """`resolve` down to a gateway (3) or device (4), then lock them in THE order
+    (`lock_gateway_for_replan`); 404 when one went away meanwhile."""
+    chain = await resolve(session, path, depth=depth)
+    assert chain.gateway is not None
+    devices = [chain.device.id] if chain.device is not None else []
+    found = await lock_gateway_for_replan(session, [chain.gateway.id], devices)
+    for level, entity in ((3, chain.gateway), (4, chain.device)):
+        if entity is not None and entity.id not in found:
+            raise NotFound(path.missing(level))
+    return chain
