@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
-from evcharge import health, logs
+from evcharge import health, logs, metrics
 from evcharge.auth.limits import BodyLimits
 from evcharge.auth.middleware import Authenticate
 from evcharge.auth.openapi import document_security
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logs.configure(settings.log_level)
     engine = create_engine(settings)
+    metrics.instrument_engine(engine, settings.db_pool_size)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -82,10 +83,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     errors.install(app)
     errors.register_family("/api/chargeorder", render_error)
-    # Outermost last: log → body limits → canonical paths → key (before any unit of
-    # work) → CreateOrder's hot path (so it is authenticated like every route).
+    # Outermost last: metrics → log → body limits → canonical paths → /metrics (its own
+    # protection) → key (before any unit of work) → CreateOrder's hot path (so it is
+    # authenticated like every route) → the route template for the metrics' labels.
+    app.add_middleware(metrics.RouteTemplate)
     app.add_middleware(CreateOrderFastPath)
     app.add_middleware(Authenticate, authenticator=app.state.authenticator)
+    app.add_middleware(
+        metrics.MetricsEndpoint,
+        key=settings.metrics_key.get_secret_value() if settings.metrics_key else None,
+        open_on_loopback=settings.metrics_open_on_loopback,
+    )
     app.add_middleware(CaseInsensitivePaths, words=literal_segments(routers))
     app.add_middleware(
         BodyLimits,
@@ -93,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeout_seconds=settings.body_timeout_seconds,
     )
     app.add_middleware(logs.RequestLog)
+    app.add_middleware(metrics.RequestMetrics)
     _document_bodies(app)
     return app
 

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(default=30.0, gt=0)
     keep_alive_seconds: int = Field(default=5, ge=1)
     header_timeout_seconds: float = Field(default=10.0, gt=0)
+    # Operations: /metrics and the console (docs/operations.md).
+    metrics_key: SecretStr | None = Field(default=None, min_length=16)
+    metrics_open_on_loopback: bool = True
+    console_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
 
     @field_validator("database_url")
     @classmethod

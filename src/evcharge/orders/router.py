@@ -13,6 +13,7 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from evcharge import metrics
 from evcharge.auth import CustomerScoped, Principal, audit_entity
 from evcharge.auth.principal import current_principal
 from evcharge.compat import xml
@@ -108,6 +109,7 @@ async def create_order_reply(request: Request) -> Response:
     acting_for = None if caller.is_admin else caller.customer_filter(None)
     async with connection_unit_of_work(request) as connection:
         created = await service.create(connection, body, acting_for)
+    metrics.order_created(new=created.new)
     audit_entity(request, "charge_order", created.client_id)
     message = _CREATED if created.new else _REPEATED
     result = ResultMessage(Status.Success, message, url=service.order_url(created.client_id))

@@ -14,6 +14,7 @@ from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from evcharge import metrics
 from evcharge.charging_info.models import ChargingInformation
 from evcharge.compat.dates import format_timespan
 from evcharge.errors import NotFound
@@ -94,8 +95,10 @@ async def replan_gateways(
     """Plan every device of these gateways that has charging information; store the plans
     (and drop those of devices that no longer have any). Returns the stored rows."""
     stored: list[dict[str, Any]] = []
-    for first in range(0, len(gateway_ids), CHUNK):
-        stored += await _replan_chunk(session, gateway_ids[first : first + CHUNK], context)
+    with metrics.timed() as took:
+        for first in range(0, len(gateway_ids), CHUNK):
+            stored += await _replan_chunk(session, gateway_ids[first : first + CHUNK], context)
+    metrics.plans_stored(len(stored), took[0])
     return stored
 
 
