@@ -21,6 +21,7 @@ from evcharge.compat.envelope import render_error
 from evcharge.compat.routing import CaseInsensitivePaths, literal_segments
 from evcharge.compat.webapi import finish_openapi
 from evcharge.config import Settings, get_settings
+from evcharge.console.app import ConsoleDispatch, create_console
 from evcharge.db import create_engine, session_factory
 from evcharge.orders.router import CreateOrderFastPath
 from evcharge.orders.router import router as orders_router
@@ -64,6 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description=DESCRIPTION,
         lifespan=lifespan,
         dependencies=[Depends(route_guard)],
+        docs_url=None,  # served by the console from vendored assets (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -83,9 +86,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.include_router(router)
     errors.install(app)
     errors.register_family("/api/chargeorder", render_error)
-    # Outermost last: metrics → log → body limits → canonical paths → /metrics (its own
-    # protection) → key (before any unit of work) → CreateOrder's hot path (so it is
-    # authenticated like every route) → the route template for the metrics' labels.
+    # Outermost last: metrics → log → body limits → the console and /docs (their own
+    # sign-in) → canonical paths → /metrics (its own protection) → key (before any unit
+    # of work) → CreateOrder's hot path (so it is authenticated like every route) → the
+    # route template for the metrics' labels.
     app.add_middleware(metrics.RouteTemplate)
     app.add_middleware(CreateOrderFastPath)
     app.add_middleware(Authenticate, authenticator=app.state.authenticator)
@@ -95,6 +99,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         open_on_loopback=settings.metrics_open_on_loopback,
     )
     app.add_middleware(CaseInsensitivePaths, words=literal_segments(routers))
+    app.add_middleware(ConsoleDispatch, console=create_console(app.state))
     app.add_middleware(
         BodyLimits,
         max_bytes=settings.max_body_bytes,

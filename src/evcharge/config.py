@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     metrics_key: SecretStr | None = Field(default=None, min_length=16)
     metrics_open_on_loopback: bool = True
     console_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    console_secure_cookies: bool | None = None
+    """None: Secure cookies when the request came over https; True behind a TLS proxy."""
+    console_event_seconds: float = Field(default=5.0, gt=0, le=300)
 
     @field_validator("database_url")
     @classmethod

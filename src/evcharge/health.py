@@ -7,13 +7,10 @@ from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
 
-from alembic.script import ScriptDirectory
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
-
-from evcharge.migrations import alembic_config, current_revision
 
 router = APIRouter(tags=["operations"])
 
@@ -25,6 +22,10 @@ process that holds the scheduler's leadership (e.g. "host:pid"), or None when no
 @lru_cache(maxsize=1)
 def _scripts() -> tuple[str | None, frozenset[str]]:
     """(head revision, every revision this code knows); read once per process."""
+    from alembic.script import ScriptDirectory  # heavy: imported when first asked
+
+    from evcharge.migrations import alembic_config
+
     scripts = ScriptDirectory.from_config(alembic_config(""))
     return scripts.get_current_head(), frozenset(s.revision for s in scripts.walk_revisions())
 
@@ -44,6 +45,8 @@ def schema_state(current: str | None) -> dict[str, Any]:
 
 async def readiness(app_state: Any) -> tuple[bool, dict[str, Any]]:
     """What /readyz answers and the console shows: (ready, details)."""
+    from evcharge.migrations import current_revision
+
     engine: AsyncEngine = app_state.engine
     details: dict[str, Any] = {"status": "ok"}
     try:

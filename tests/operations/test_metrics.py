@@ -167,7 +167,7 @@ def _exited_pid() -> int:
 
 
 def _wait_until_up(port: int) -> None:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + 180  # a loaded machine starts workers slowly
     while True:
         try:
             if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:

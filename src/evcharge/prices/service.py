@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from evcharge.db import utcnow
 from evcharge.errors import Conflict, Invalid, NotFound
 from evcharge.planning import PriceSeriesError, PriceSlot, validate_price_slots
 from evcharge.prices import schemas
@@ -52,6 +53,8 @@ async def replace(
                 }
             )
         stored.currency = body.currency
+    if stored is not None:
+        stored.updated = utcnow()  # the area's last import time (the console shows it)
     remainders: list[dict[str, object]] = []
     for row in await overlapping(session, area, start, end):
         if row.start < start:
