@@ -12,7 +12,7 @@ from html import escape
 from markupsafe import Markup
 
 WIDTH, HEIGHT = 720, 260
-LEFT, RIGHT, TOP, BOTTOM = 52, 60, 14, 40
+LEFT, RIGHT, TOP, BOTTOM = 52, 60, 26, 40
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +105,8 @@ def chart(
                 f"{_fmt(value)}</text>"
             )
         parts.append(
-            f'<text class="axis" x="{WIDTH - RIGHT + 4}" y="{TOP - 2}">{escape(line_unit)}</text>'
+            f'<text class="axis" x="{WIDTH - 4}" y="{TOP - 12}" text-anchor="end">'
+            f"{escape(line_unit)}</text>"
         )
     if limit is not None:
         parts.append(
@@ -118,7 +119,7 @@ def chart(
                 f'<text class="axis" x="{LEFT - 4}" y="{y_bar(value) + 4:.1f}" '
                 f'text-anchor="end">{_fmt(value)}</text>'
             )
-        parts.append(f'<text class="axis" x="4" y="{TOP - 2}">{escape(bar_unit)}</text>')
+        parts.append(f'<text class="axis" x="4" y="{TOP - 12}">{escape(bar_unit)}</text>')
     for moment, label in _ticks(start, end, zone):
         px = x(moment)
         parts.append(

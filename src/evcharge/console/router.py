@@ -46,8 +46,10 @@ def _pages(total: int, size: int = PAGE_SIZE) -> int:
 
 @router.get("/")
 async def overview(request: Request, caller: Caller, session: Session) -> Response:
-    counts = await service.overview(session, caller.principal)
+    # Readiness first: on SQLite its own connection would wait for this request's open
+    # transaction (every transaction takes the write lock there).
     ready, details = await health.readiness(request.app.state)
+    counts = await service.overview(session, caller.principal)
     return render(
         request,
         "overview.html",
