@@ -124,9 +124,13 @@ db_errors = Counter(
 # --- hooks for feature code ---------------------------------------------------------------
 
 
+_CREATED = orders_created.labels("created")
+_REPEATED = orders_created.labels("repeated")
+
+
 def order_created(*, new: bool) -> None:
     """CreateOrder (or an OCPP stop) stored an order, or answered a repeated Id again."""
-    orders_created.labels("created" if new else "repeated").inc()
+    (_CREATED if new else _REPEATED).inc()
 
 
 def order_refused(reason: str) -> None:
