@@ -269,21 +269,50 @@ async def test_docs_are_served_from_vendored_assets(app: FastAPI) -> None:
 async def test_events_say_hello_then_signed_out_when_the_session_ends(
     settings: Settings, client: httpx.AsyncClient
 ) -> None:
+    """Driven over raw ASGI, so the stream is read as it is sent (httpx's ASGI transport
+    would wait for its end): hello first, then sign out, then the stream ends itself."""
     app = create_app(settings.model_copy(update={"console_event_seconds": 0.01}))
+    sent: asyncio.Queue[dict[str, object]] = asyncio.Queue()
     try:
         async with browser(app) as http:
             assert (await sign_in(http, ADMIN_KEY)).status_code == 303
             page = await http.get("/")
-            stream = asyncio.create_task(http.get("/ui/events"))
+            token = http.cookies["evcharge_session"]
+            scope = {
+                "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1",
+                "method": "GET", "scheme": "http", "path": "/ui/events",
+                "raw_path": b"/ui/events", "query_string": b"", "root_path": "",
+                "headers": [(b"host", b"console.test"),
+                            (b"cookie", f"evcharge_session={token}".encode())],
+                "client": ("127.0.0.1", 50000), "server": ("console.test", 80),
+            }  # fmt: skip
+
+            async def receive() -> dict[str, object]:
+                await asyncio.Event().wait()  # the browser never goes away by itself
+                return {"type": "http.disconnect"}
+
+            async def send(message: dict[str, object]) -> None:
+                await sent.put(message)
+
+            streaming = asyncio.create_task(app(scope, receive, send))  # type: ignore[arg-type]
+            start = await asyncio.wait_for(sent.get(), 30)
+            assert start["status"] == 200
+            assert (b"content-type", b"text/event-stream; charset=utf-8") in start["headers"]  # type: ignore[operator]
+            first = await asyncio.wait_for(sent.get(), 30)
+            assert b"event: hello" in first["body"]  # type: ignore[operator]
             out = await http.post("/ui/sign-out", data={"csrf": form_token(page.text)})
             assert out.status_code == 303
-            response = await asyncio.wait_for(stream, 30)
+            rest = b""
+            while True:
+                message = await asyncio.wait_for(sent.get(), 30)
+                rest += message.get("body", b"")  # type: ignore[operator]
+                if not message.get("more_body"):
+                    break
+            await asyncio.wait_for(streaming, 30)
     finally:
         await app.state.engine.dispose()
-    assert response.headers["content-type"].startswith("text/event-stream")
-    events = re.findall(r"^event: (.+)$", response.text, re.M)
-    assert events[0] == "hello"
-    assert events[-1] == "signed-out"
+    events = re.findall(rb"^event: (.+)$", rest, re.M)
+    assert events == [b"signed-out"]
 
 
 async def test_stream_tells_changes_only_when_the_fingerprint_moves() -> None:
