@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
+    worker_healthcheck_seconds: int = Field(default=30, ge=1, le=600)
+    """How long uvicorn waits for a worker's answer before killing it as hung: its own default
+    (5 s) restarted starting workers forever on a loaded machine (spawning one takes longer)."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     db_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
     db_pool_size: int = Field(default=20, ge=1, le=200)

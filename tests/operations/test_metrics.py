@@ -166,7 +166,7 @@ def _exited_pid() -> int:
     return process.pid
 
 
-def _wait_until_up(port: int) -> None:
+def _wait_until_up(port: int, server: subprocess.Popen[bytes]) -> None:
     deadline = time.monotonic() + 180  # a loaded machine starts workers slowly
     while True:
         try:
@@ -174,7 +174,8 @@ def _wait_until_up(port: int) -> None:
                 return
         except httpx.TransportError:
             pass
-        assert time.monotonic() < deadline, "server did not start"
+        if server.poll() is not None or time.monotonic() > deadline:
+            raise AssertionError("server did not start (its output follows the test)")
         time.sleep(0.1)
 
 
@@ -196,10 +197,10 @@ def test_two_workers_scrape_the_sum_of_both(tmp_path: Path) -> None:
     assert run("db", "upgrade", env=env).returncode == 0
     server = subprocess.Popen(
         [*EVCHARGE, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
+    )  # stderr is read after it stopped: the workers hold the pipe until then
     base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(port)
+        _wait_until_up(port, server)
         assert not stale.exists()
         gets, bad_orders = 60, 7
         for _ in range(gets):  # a new connection each: the workers share them out
@@ -231,5 +232,6 @@ def test_two_workers_scrape_the_sum_of_both(tmp_path: Path) -> None:
                 route="/api/ChargeOrder/CreateOrder",
             ) == float(bad_orders)
     finally:
-        server.terminate()
-        server.communicate(timeout=30)
+        server.terminate()  # uvicorn's parent stops its workers, then exits
+        _, err = server.communicate(timeout=60)
+        print(err.decode()[-3000:])
