@@ -235,3 +235,23 @@ def test_two_workers_scrape_the_sum_of_both(tmp_path: Path) -> None:
         server.terminate()  # uvicorn's parent stops its workers, then exits
         _, err = server.communicate(timeout=60)
         print(err.decode()[-3000:])
+
+
+def test_hooks_for_ocpp_and_the_scheduler_feed_their_metrics() -> None:
+    messages = sample("evcharge_ocpp_messages_total", action="Heartbeat", direction="in")
+    connected = sample("evcharge_chargers_connected")
+    runs = sample("evcharge_scheduler_runs_total", job="replan", outcome="failed")
+    metrics.ocpp_message("Heartbeat", "in", 0.003)
+    metrics.charger_connected(+1)
+    metrics.charger_connected(+1)
+    metrics.charger_connected(-1)
+    metrics.scheduler_run("replan", 0.2, ok=False)
+    metrics.scheduler_leadership(True)
+    assert (
+        sample("evcharge_ocpp_messages_total", action="Heartbeat", direction="in") == messages + 1
+    )
+    assert sample("evcharge_chargers_connected") == connected + 1
+    assert sample("evcharge_scheduler_runs_total", job="replan", outcome="failed") == runs + 1
+    assert sample("evcharge_scheduler_leader") == 1
+    metrics.charger_connected(-1)
+    metrics.scheduler_leadership(False)
