@@ -97,7 +97,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         EVCHARGE_PORT=str(port),
         EVCHARGE_ADMIN_KEY=ADMIN_KEY,
         EVCHARGE_TIMEZONE="Europe/Brussels",
-        EVCHARGE_CONSOLE_EVENT_SECONDS="0.5",
+        EVCHARGE_CONSOLE_EVENT_SECONDS="1",
         EVCHARGE_LOG_LEVEL="warning",
     )
     assert run("db", "upgrade", env=env).returncode == 0

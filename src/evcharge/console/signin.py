@@ -14,7 +14,6 @@ from fastapi import APIRouter, Request
 from sqlalchemy import func, select
 from starlette.responses import RedirectResponse, Response, StreamingResponse
 
-from evcharge import health
 from evcharge.auth.principal import Principal
 from evcharge.config import Settings
 from evcharge.console import sessions
@@ -133,7 +132,8 @@ async def sign_out(request: Request, caller: Caller) -> Response:
 
 async def fingerprint(state: Any, principal: Principal) -> str:
     """Changes whenever something a page shows may have changed: the caller's orders and
-    plans (only its own: a customer learns nothing of others' activity), and readiness."""
+    plans (only its own: a customer learns nothing of others' activity). One short
+    connection: every open page polls it (on SQLite each transaction takes the write lock)."""
     orders = select(func.count(), func.max(ChargeOrder.created))
     plans = (
         select(func.count(), func.max(ChargePlan.created))
@@ -150,8 +150,6 @@ async def fingerprint(state: Any, principal: Principal) -> str:
         seen: list[Any] = [*(await connection.execute(orders)).one()]
         seen += [*(await connection.execute(plans)).one()]
         await connection.commit()
-    ready, _ = await health.readiness(state)
-    seen.append(ready)
     return hashlib.sha256(repr(seen).encode()).hexdigest()[:16]
 
 
@@ -160,31 +158,31 @@ Poll = Callable[[], Awaitable[str | None]]
 
 
 async def event_stream(poll: Poll, wait: Callable[[], Awaitable[None]]) -> AsyncIterator[str]:
-    """Server-sent events: `hello` at once, then `change` whenever the fingerprint moves,
+    """Server-sent events: `hello` at once (the route already checked the session), then
+    `change` whenever the fingerprint moves (first reading: the baseline),
     a comment line otherwise (keeps proxies from closing an idle stream), and
     `signed-out` (then the end) once the session is gone."""
-    last = await poll()
-    if last is None:
-        yield "event: signed-out\ndata: \n\n"
-        return
-    yield f"retry: 5000\nevent: hello\ndata: {last}\n\n"
+    yield "retry: 5000\nevent: hello\ndata: \n\n"
+    last: str | None = None
+    first = True
     while True:
-        await wait()
+        if not first:
+            await wait()
         try:
             now = await poll()
         except Exception as exc:
-            if not database_unreachable(exc):
+            if not database_unreachable(exc):  # a busy or absent database: try again later
                 raise
             yield ": database unreachable\n\n"
             continue
         if now is None:
             yield "event: signed-out\ndata: \n\n"
             return
-        if now != last:
-            last = now
+        if not first and now != last:
             yield f"event: change\ndata: {now}\n\n"
-        else:
+        elif not first:
             yield ": still here\n\n"
+        last, first = now, False
 
 
 @router.get("/ui/events")
