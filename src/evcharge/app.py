@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi import Depends, FastAPI
 
-from evcharge import health, logs
+from evcharge import health, logs, metrics
 from evcharge.auth.limits import BodyLimits
 from evcharge.auth.middleware import Authenticate
 from evcharge.auth.openapi import document_security
@@ -22,6 +22,7 @@ from evcharge.compat.negotiation import WebApiNegotiation
 from evcharge.compat.routing import CaseInsensitivePaths, literal_segments, route_methods
 from evcharge.compat.webapi import finish_openapi
 from evcharge.config import Settings, get_settings
+from evcharge.console.app import ConsoleDispatch, create_console
 from evcharge.db import create_engine, session_factory
 from evcharge.orders.router import CreateOrderFastPath
 from evcharge.orders.router import router as orders_router
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     logs.configure(settings.log_level)
     engine = create_engine(settings)
+    metrics.instrument_engine(engine, settings.db_pool_size)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -67,6 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(route_guard)],
         # A trailing slash is matched, never redirected (see CaseInsensitivePaths).
         redirect_slashes=False,
+        docs_url=None,  # served by the console from vendored assets (no CDN)
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -87,19 +91,28 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     errors.install(app)
     app.state.route_methods = route_methods(routers)
     errors.register_family("/api/chargeorder", render_error)
-    # Outermost last: log → body limits → canonical paths → family A's reply media
+    # Outermost last: metrics → log → body limits → the console and /docs (their own
+    # sign-in) → canonical paths → /metrics (its own protection) → family A's reply media
     # type → key (before any unit of work) → CreateOrder's hot path (so it is
-    # authenticated like every route).
+    # authenticated like every route) → the route template for the metrics' labels.
+    app.add_middleware(metrics.RouteTemplate)
     app.add_middleware(CreateOrderFastPath)
     app.add_middleware(Authenticate, authenticator=app.state.authenticator)
     app.add_middleware(WebApiNegotiation)
+    app.add_middleware(
+        metrics.MetricsEndpoint,
+        key=settings.metrics_key.get_secret_value() if settings.metrics_key else None,
+        open_on_loopback=settings.metrics_open_on_loopback,
+    )
     app.add_middleware(CaseInsensitivePaths, words=literal_segments(routers))
+    app.add_middleware(ConsoleDispatch, console=create_console(app.state))
     app.add_middleware(
         BodyLimits,
         max_bytes=settings.max_body_bytes,
         timeout_seconds=settings.body_timeout_seconds,
     )
     app.add_middleware(logs.RequestLog)
+    app.add_middleware(metrics.RequestMetrics)
     _document_bodies(app)
     return app
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -52,8 +54,6 @@ def serve(
     ] = None,
 ) -> None:
     """Serve the API (refuses a database whose schema is behind)."""
-    import uvicorn
-
     from evcharge.db import create_engine
     from evcharge.migrations import SchemaBehind, require_current
 
@@ -76,6 +76,33 @@ def serve(
     except Exception as exc:
         raise _fail(f"cannot reach the database ({type(exc).__name__}: {exc})") from None
     _first_run_admin_key(settings)
+    metrics_dir = _metrics_directory(settings.workers)
+    try:
+        _serve(settings)
+    finally:
+        if metrics_dir is not None:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _metrics_directory(workers: int) -> str | None:
+    """Several workers: Prometheus multiprocess mode needs a directory shared by them, set
+    before any of them imports prometheus_client. A fresh one per start (removed at exit);
+    an operator's own PROMETHEUS_MULTIPROC_DIR is emptied instead. Returns what to remove."""
+    from evcharge.metrics import MULTIPROC_ENV, prepare_directory
+
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        prepare_directory(given)
+        return None
+    if workers <= 1:
+        return None
+    created = tempfile.mkdtemp(prefix="evcharge-metrics-")
+    os.environ[MULTIPROC_ENV] = created
+    return created
+
+
+def _serve(settings: Settings) -> None:
+    import uvicorn
 
     uvicorn.run(
         "evcharge.app:create_app",
@@ -83,10 +110,9 @@ def serve(
         host=settings.host,
         port=settings.port,
         workers=settings.workers,
-        # uvicorn kills a worker that has not answered its health check within 5 s and
-        # starts another; on a busy host importing the app takes longer, so `--workers N`
-        # never came up (measured: workers respawned for 8 minutes). Allow a minute.
-        timeout_worker_healthcheck=WORKER_START_SECONDS,
+        # uvicorn kills a worker that has not answered its health check in time and starts
+        # another; on a busy host importing the app takes longer than uvicorn's 5 s.
+        timeout_worker_healthcheck=settings.worker_healthcheck_seconds,
         log_level=settings.log_level,
         access_log=False,
         proxy_headers=False,
@@ -94,9 +120,6 @@ def serve(
         h11_max_incomplete_event_size=settings.max_header_bytes,
         http=_http_protocol(),
     )
-
-
-WORKER_START_SECONDS = 60
 
 
 def _http_protocol() -> type | str:

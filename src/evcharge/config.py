@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     workers: int = Field(default=1, ge=1, le=64)
+    worker_healthcheck_seconds: int = Field(default=60, ge=1, le=600)
+    """How long uvicorn waits for a worker's answer before killing it as hung: its own default
+    (5 s) restarted starting workers forever on a loaded machine (spawning one takes longer)."""
     log_level: Literal["debug", "info", "warning", "error"] = "info"
     db_timeout_seconds: float = Field(default=5.0, gt=0, le=120)
     db_pool_size: int = Field(default=20, ge=1, le=200)
@@ -50,6 +53,13 @@ class Settings(BaseSettings):
     max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
     # Charge orders (docs/orders.md): the longest session one order may cover.
     max_order_days: int = Field(default=31, ge=1, le=3660)
+    # Operations: /metrics and the console (docs/operations.md).
+    metrics_key: SecretStr | None = Field(default=None, min_length=16)
+    metrics_open_on_loopback: bool = True
+    console_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    console_secure_cookies: bool | None = None
+    """None: Secure cookies when the request came over https; True behind a TLS proxy."""
+    console_event_seconds: float = Field(default=5.0, gt=0, le=300)
 
     @field_validator("database_url")
     @classmethod

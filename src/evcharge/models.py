@@ -2,6 +2,7 @@
 
 from evcharge.auth.models import ApiKey, ApiKeyChanges
 from evcharge.charging_info.models import ChargingInformation
+from evcharge.console.models import ConsoleSession
 from evcharge.db import metadata
 from evcharge.orders.models import ChargeOrder
 from evcharge.plans.models import ChargePlan
@@ -15,6 +16,7 @@ __all__ = [
     "ChargePlan",
     "ChargingDevice",
     "ChargingInformation",
+    "ConsoleSession",
     "Contract",
     "Customer",
     "Gateway",

@@ -14,6 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from evcharge import metrics
 from evcharge.auth import CustomerScoped, Principal, audit_entity
 from evcharge.auth.principal import current_principal
 from evcharge.compat import xml
@@ -114,6 +115,7 @@ async def create_order_reply(request: Request) -> Response:
         created = await service.create(
             connection, body, acting_for, timedelta(days=settings.max_order_days)
         )
+    metrics.order_created(new=created.new)
     audit_entity(request, "charge_order", created.client_id)
     message = _CREATED if created.new else _REPEATED
     result = ResultMessage(Status.Success, message, url=service.order_url(created.client_id))

@@ -14,6 +14,7 @@ from sqlalchemy import and_, delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from evcharge import metrics
 from evcharge.charging_info.models import ChargingInformation
 from evcharge.compat.dates import format_timespan
 from evcharge.errors import NotFound
@@ -97,10 +98,12 @@ async def replan_gateways(
     caller that locked them already (and then a device) does not wait again."""
     stored: list[dict[str, Any]] = []
     ordered = sorted(set(gateway_ids))
-    for first in range(0, len(ordered), CHUNK):
-        chunk = ordered[first : first + CHUNK]
-        await lock_gateway_for_replan(session, chunk)
-        stored += await _replan_chunk(session, chunk, context)
+    with metrics.timed() as took:
+        for first in range(0, len(ordered), CHUNK):
+            chunk = ordered[first : first + CHUNK]
+            await lock_gateway_for_replan(session, chunk)
+            stored += await _replan_chunk(session, chunk, context)
+    metrics.plans_stored(len(stored), took[0])
     return stored
 
 

@@ -63,6 +63,8 @@ async def replace(
                 }
             )
         stored.currency = body.currency
+    if stored is not None:
+        stored.updated = utcnow()  # the area's last import time (the console shows it)
     remainders: list[dict[str, object]] = []
     for row in await overlapping(session, area, start, end):
         if row.start < start:
