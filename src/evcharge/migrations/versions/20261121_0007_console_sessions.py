@@ -1,7 +1,7 @@
 """console sessions
 
-Revision ID: 0010
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-21 22:45:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import evcharge.db
 
-revision: str = "0010"
-down_revision: str | None = "0004"
+revision: str = "0007"
+down_revision: str | None = "0006"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """dotnet exactness: the 7th fractional digit of dates; ElectricQuantity nullable
 
-Revision ID: 0009
-Revises: 0004
+Revision ID: 0006
+Revises: 0005
 Create Date: 2026-11-21 22:50:00.000000
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import evcharge.db
 
-revision: str = "0009"
-down_revision: str | None = "0004"
+revision: str = "0006"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
