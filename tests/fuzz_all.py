@@ -17,6 +17,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> int:
     examples = os.environ.get("EVCHARGE_FUZZ_EXAMPLES", "25")
+    # CI passes a fixed seed so a red run can be reproduced; unset, every run explores anew.
+    seed = os.environ.get("EVCHARGE_FUZZ_SEED")
     st = Path(sys.executable).with_name("st")
     with (
         tempfile.TemporaryDirectory(prefix="evcharge-fuzz-") as temp,
@@ -27,6 +29,8 @@ def main() -> int:
             "--max-examples", examples, "--no-color",
             "-H", f"Authorization: Bearer {server.admin_key}",
         ]  # fmt: skip
+        if seed:
+            command += ["--seed", seed]
         return subprocess.run(command, cwd=ROOT).returncode
 
 
