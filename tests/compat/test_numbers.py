@@ -188,3 +188,20 @@ async def test_paging_numbers_are_read_by_the_one_int32_parser(
     family_b = await client.get("/api/ChargeOrder/GetOrders?" + query)
     assert family_b.status_code == 400, family_b.text
     assert family_b.json()["status"] == 0
+
+
+async def test_a_tiny_number_for_a_text_field_is_its_own_text_not_zero(
+    client: httpx.AsyncClient,
+) -> None:
+    """Found by `make fuzz-all`: 2.6e-42 once read as 0 and was stored as PriceArea "0"."""
+    await client.put("/api/customers/1", json={"Name": "c"})
+    await client.put("/api/customers/1/contracts/1", json={})
+    response = await client.put(
+        "/api/customers/1/contracts/1/gateways/1",
+        content=b'{"Name": "g", "PriceArea": 2.5890419884777833e-42}',
+        headers={"Content-Type": "text/json"},
+    )
+    assert response.status_code == 400, response.text
+    assert list(response.json()["ModelState"]) == ["request.PriceArea"]
+    assert json_float("2.5e-42") == Decimal("2.5e-42")
+    assert json_float("1e-500") == 0

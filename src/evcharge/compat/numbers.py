@@ -30,8 +30,10 @@ from evcharge.compat.dates import format_datetime
 
 MAX_ADJUSTED_EXPONENT: Final = 28
 """The largest power of ten a number may reach (.NET decimal's range is ±7.9·10^28)."""
-_MIN_ADJUSTED_EXPONENT: Final = -40
-"""Smaller magnitudes round to 0 at any scale stored here (6 places)."""
+_MIN_ADJUSTED_EXPONENT: Final = -400
+"""Smaller magnitudes read as 0, as Json.NET's double does below ~4.9·10^-324. Above it
+the value is kept: a decimal field rounds it to 6 places, but a text field is given the
+number's own text (`2.5e-42` is no `PriceArea`), as Json.NET writes the double it read."""
 _FAST_LENGTH: Final = 24
 
 _NUMBER = re.compile(r"[ \t\r\n]*([+-]?)([0-9]*)(?:\.([0-9]*))?(?:[eE]([+-]?[0-9]+))?[ \t\r\n]*")
