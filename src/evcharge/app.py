@@ -22,6 +22,10 @@ from evcharge.compat.routing import CaseInsensitivePaths, literal_segments
 from evcharge.compat.webapi import finish_openapi
 from evcharge.config import Settings, get_settings
 from evcharge.db import create_engine, session_factory
+from evcharge.ocpp.central import CentralSystem
+from evcharge.ocpp.endpoint import route as ocpp_route
+from evcharge.ocpp.router import id_tags as ocpp_id_tags
+from evcharge.ocpp.router import router as ocpp_router
 from evcharge.orders.router import CreateOrderFastPath
 from evcharge.orders.router import router as orders_router
 from evcharge.plans.context import system_clock
@@ -55,6 +59,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # garbage collector's full passes, which otherwise stall requests (p99).
         gc.freeze()
         yield
+        await app.state.ocpp.shutdown()
         await engine.dispose()
 
     app = FastAPI(
@@ -69,6 +74,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = session_factory(engine)
     app.state.clock = system_clock
     app.state.authenticator = Authenticator(settings, engine)
+    app.state.ocpp = CentralSystem(
+        settings, engine, app.state.sessions, lambda: app.state.clock()
+    )
 
     routers = [
         health.router,
@@ -77,9 +85,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         plans_router,
         prices_router,
         orders_router,
+        ocpp_router,
+        ocpp_id_tags,
     ]
     for router in routers:
         app.include_router(router)
+    app.router.routes.append(ocpp_route)  # WebSocket /ocpp/{ChargePointId}
     errors.install(app)
     errors.register_family("/api/chargeorder", render_error)
     # Outermost last: log → body limits → canonical paths → key (before any unit of

@@ -3,6 +3,15 @@
 from evcharge.auth.models import ApiKey
 from evcharge.charging_info.models import ChargingInformation
 from evcharge.db import metadata
+from evcharge.ocpp.models import (
+    ChargePointCredential,
+    Charger,
+    ConnectorState,
+    IdTag,
+    MeterValue,
+    ServerProcess,
+    Transaction,
+)
 from evcharge.orders.models import ChargeOrder
 from evcharge.plans.models import ChargePlan
 from evcharge.prices.models import PriceArea, PriceSlotRow
@@ -20,4 +29,11 @@ __all__ = [
     "PriceArea",
     "PriceSlotRow",
     "metadata",
+    "ChargePointCredential",
+    "Charger",
+    "ConnectorState",
+    "IdTag",
+    "MeterValue",
+    "ServerProcess",
+    "Transaction",
 ]

@@ -52,6 +52,8 @@ class ChargingOrder(AspNetModel):
     remark: str | None
     id: str
     created: DotNetDateTime
+    source: str = "api"
+    """Beyond the seed: `api` (CreateOrder) or `ocpp` (a charger's transaction)."""
 
 
 class ChargingOrderPage(Page[ChargingOrder]):

@@ -193,6 +193,7 @@ def to_wire(row: Any) -> ChargingOrder:
         remark=row.remark,
         id=row.client_id,
         created=row.created,
+        source=getattr(row, "source", "api"),
     )
 
 

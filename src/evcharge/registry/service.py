@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from evcharge.charging_info.models import ChargingInformation
 from evcharge.errors import Conflict, Invalid
+from evcharge.ocpp import service as ocpp_service
 from evcharge.orders.models import ChargeOrder
 from evcharge.planning.site import MAX_SMART_DEVICES as MAX_DEVICES_PER_GATEWAY
 from evcharge.plans import service as plans
@@ -145,6 +146,8 @@ async def put_device(
         for key, value in fields.items():
             setattr(device, key, value)
         await session.flush()
+    if body.password is not None:
+        await ocpp_service.set_password(session, device.id, body.password)
     if not created:
         await plans.replan_gateways(session, [chain.gateway.id], planning)
     return Chain(chain.customer, chain.contract, chain.gateway, device), created
