@@ -74,11 +74,9 @@ class CentralSystem:
     # --- this process -----------------------------------------------------------------
 
     async def ensure_registered(self) -> None:
-        """Write this process's row (at the first connection, then by the sweep)."""
-        now = self.now()
-        if self._registered_at is None or now - self._registered_at > timedelta(seconds=10):
-            await self.in_unit(lambda s, t: repository.touch_process(s, self.process, t))
-            self._registered_at = now
+        """Write this process's row (at every connection, then by the sweep)."""
+        await self.in_unit(lambda s, t: repository.touch_process(s, self.process, t))
+        self._registered_at = self.now()
         if self._sweeper is None or self._sweeper.done():
             self._sweeper = asyncio.create_task(self._sweep_forever(), name="ocpp-sweep")
 

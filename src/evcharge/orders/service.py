@@ -193,7 +193,7 @@ def to_wire(row: Any) -> ChargingOrder:
         remark=row.remark,
         id=row.client_id,
         created=row.created,
-        source=getattr(row, "source", "api"),
+        source=None if getattr(row, "source", "api") == "api" else row.source,
     )
 
 
