@@ -49,9 +49,7 @@ async def test_session_becomes_an_order_with_quantity_customer_and_times(
     assert order["Source"] == "ocpp"
     assert _when(order["EndTime"]) - _when(order["StartTime"]) == 4 * STEP
     assert _when(tx["StartTime"]) == _when(order["StartTime"])
-    values = await client.get(
-        f"/api/chargers/CP-1/transactions/{tx['TransactionId']}/metervalues"
-    )
+    values = await client.get(f"/api/chargers/CP-1/transactions/{tx['TransactionId']}/metervalues")
     measurands = {v["Measurand"] for v in values.json()["Items"]}
     assert measurands == {"Energy.Active.Import.Register", "Power.Active.Import", "SoC"}
     contexts = {v["Context"] for v in values.json()["Items"]}

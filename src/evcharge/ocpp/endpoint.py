@@ -48,9 +48,9 @@ async def _deny(websocket: WebSocket, status: int, message: str) -> None:
         await websocket.close(code=1008)
 
 
-async def _identify(central: CentralSystem, websocket: WebSocket, charge_point_id: str) -> (
-    Identity | None
-):
+async def _identify(
+    central: CentralSystem, websocket: WebSocket, charge_point_id: str
+) -> Identity | None:
     try:
         identity = await central.in_unit(lambda s, _t: repository.identity(s, charge_point_id))
     except Exception as exc:
@@ -110,7 +110,9 @@ async def ocpp_endpoint(websocket: WebSocket) -> None:
                 lambda s, t: service.disconnected(s, charge_point_id, connection_id, t)
             )
         except Exception as exc:  # the sweep frees the row of a process that cannot write
-            log.warning("ocpp_disconnect_not_recorded", charge_point=charge_point_id, error=repr(exc))
+            log.warning(
+                "ocpp_disconnect_not_recorded", charge_point=charge_point_id, error=repr(exc)
+            )
 
 
 route = WebSocketRoute(PATH, ocpp_endpoint, name="ocpp")

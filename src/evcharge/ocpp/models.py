@@ -112,7 +112,7 @@ class Transaction(Base):
     __table_args__ = (
         UniqueConstraint(
             "charge_point_id", "connector_id", "id_tag", "charger_start", "meter_start_wh",
-            name="uq_ocpp_transactions_start",
+            "claimed_id", name="uq_ocpp_transactions_start",
         ),
         Index("ix_ocpp_transactions_charger_state", "charge_point_id", "state"),
         Index("ix_ocpp_transactions_state_activity", "state", "last_activity"),
@@ -124,6 +124,8 @@ class Transaction(Base):
         ForeignKey("charging_devices.id", ondelete="CASCADE"), index=True
     )
     connector_id: Mapped[int] = mapped_column(Integer)
+    claimed_id: Mapped[int] = mapped_column(Integer, default=0)
+    """0 for a started session; for an orphan stop, the transactionId the charger claimed."""
     id_tag: Mapped[str] = mapped_column(String(ID_TAG_LENGTH))
     customer_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("customers.id"))
     charger_start: Mapped[datetime] = mapped_column(UtcDateTime())

@@ -45,9 +45,7 @@ def hash_password(password: str, *, n: int = SCRYPT_N) -> str:
     """`scrypt$N$r$p$salt$key` (base64): the parameters travel with the hash."""
     salt = os.urandom(_SALT_BYTES)
     key = _scrypt(password, salt, n, SCRYPT_R, SCRYPT_P)
-    return "$".join(
-        ["scrypt", str(n), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(key)]
-    )
+    return "$".join(["scrypt", str(n), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(key)])
 
 
 def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:

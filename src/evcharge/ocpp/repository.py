@@ -95,22 +95,10 @@ async def transaction(
     return await session.scalar(query)
 
 
-async def same_start(
-    session: AsyncSession,
-    charge_point_id: str,
-    connector_id: int,
-    tag: str,
-    charger_start: datetime,
-    meter_start_wh: Decimal,
-) -> Transaction | None:
+async def find(session: AsyncSession, key: dict[str, Any]) -> Transaction | None:
+    """The transaction with exactly these identifying columns (the unique start key)."""
     return await session.scalar(
-        select(Transaction).where(
-            Transaction.charge_point_id == charge_point_id,
-            Transaction.connector_id == connector_id,
-            Transaction.id_tag == tag,
-            Transaction.charger_start == charger_start,
-            Transaction.meter_start_wh == meter_start_wh,
-        )
+        select(Transaction).where(*(getattr(Transaction, k) == v for k, v in key.items()))
     )
 
 
@@ -185,7 +173,9 @@ async def touch_process(session: AsyncSession, process: ServerProcess, now: date
 async def clear_dead(session: AsyncSession, alive_after: datetime, now: datetime) -> int:
     """Chargers held by processes not seen since `alive_after` are disconnected."""
     dead = select(ServerProcess.id).where(ServerProcess.last_seen < alive_after)
-    held_by_nobody = ~select(ServerProcess.id).where(ServerProcess.id == Charger.process_id).exists()
+    held_by_nobody = (
+        ~select(ServerProcess.id).where(ServerProcess.id == Charger.process_id).exists()
+    )
     result = await session.execute(
         update(Charger)
         .where(Charger.connected.is_(True))
@@ -227,5 +217,3 @@ def device_paths() -> Any:
         .join(Customer, Customer.id == Contract.customer_id)
         .where(ChargingDevice.charge_point_id.is_not(None))
     )
-
-

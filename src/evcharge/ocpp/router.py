@@ -143,8 +143,12 @@ async def _chargers(
             schemas.Charger(
                 charge_point_id=row.charge_point_id,
                 device=schemas.ChargerDevice(
-                    id=row.id, customer_id=row.customer, contract_no=row.contract,
-                    gateway_asset_id=row.gateway, device_asset_id=row.number, name=row.name,
+                    id=row.id,
+                    customer_id=row.customer,
+                    contract_no=row.contract,
+                    gateway_asset_id=row.gateway,
+                    device_asset_id=row.number,
+                    name=row.name,
                 ),  # fmt: skip
                 connected=live,
                 connected_since=state.connected_since if live and state else None,
@@ -154,8 +158,12 @@ async def _chargers(
                 boot=state.boot if state else None,
                 connectors=[
                     schemas.Connector(
-                        connector_id=c.connector_id, status=c.status, error_code=c.error_code,
-                        info=c.info, vendor_error_code=c.vendor_error_code, timestamp=c.timestamp,
+                        connector_id=c.connector_id,
+                        status=c.status,
+                        error_code=c.error_code,
+                        info=c.info,
+                        vendor_error_code=c.vendor_error_code,
+                        timestamp=c.timestamp,
                     )  # fmt: skip
                     for c in connectors.get(row.charge_point_id, [])
                 ],
@@ -184,7 +192,10 @@ async def _visible(
 
 @router.get("/api/chargers/{chargePointId}", response_model=schemas.Charger, responses=READ_ERRORS)
 async def get_charger(
-    request: Request, session: Session, principal: CustomerScoped, chargePointId: str  # noqa: N803
+    request: Request,
+    session: Session,
+    principal: CustomerScoped,
+    chargePointId: str,  # noqa: N803
 ) -> Response:
     return reply(await _visible(request, session, principal, chargePointId))
 
@@ -241,12 +252,15 @@ async def list_meter_values(
     rows = await session.scalars(query.offset((paging.page - 1) * paging.size).limit(paging.size))
     items = [
         schemas.MeterValue(
-            timestamp=v.timestamp, measurand=v.measurand, value=v.value, unit=v.unit,
-            context=v.context, phase=v.phase, location=v.location, flags=list(v.flags),
+            timestamp=v.timestamp,
+            measurand=v.measurand,
+            value=v.value,
+            unit=v.unit,
+            context=v.context,
+            phase=v.phase,
+            location=v.location,
+            flags=list(v.flags),
         )  # fmt: skip
         for v in rows
     ]
     return reply(schemas.MeterValuePage.of(items, paging, total))
-
-
-

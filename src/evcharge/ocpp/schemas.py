@@ -11,7 +11,9 @@ from evcharge.compat.binding import AspNetModel, DotNetDateTime, WireDecimal
 from evcharge.compat.paging import Page
 
 IdTagStatus = Literal["Accepted", "Blocked", "Expired", "Invalid"]
-IdTagValue = Annotated[str, StringConstraints(min_length=1, max_length=20, pattern=r"^[\x21-\x7e]+$")]
+IdTagValue = Annotated[
+    str, StringConstraints(min_length=1, max_length=20, pattern=r"^[\x21-\x7e]+$")
+]
 
 
 class IdTagPut(AspNetModel):

@@ -192,9 +192,11 @@ async def start_transaction(
     charger_start, trusted = parse_time(payload.get("timestamp"), now)
     meter_start = Decimal(int(payload["meter_start"]))
     info = await id_tag_info(session, tag, now)
-    same = await repository.same_start(
-        session, charge_point_id, connector_id, tag, charger_start, meter_start
-    )
+    key = {
+        "charge_point_id": charge_point_id, "connector_id": connector_id, "id_tag": tag,
+        "charger_start": charger_start, "meter_start_wh": meter_start, "claimed_id": 0,
+    }  # fmt: skip
+    same = await repository.find(session, key)
     if same is not None:
         return Started(same.id, info, [])
     closed = []
@@ -223,9 +225,7 @@ async def start_transaction(
             session.add(tx)
             await session.flush()
     except IntegrityError:  # the same start arrived on a replacing connection meanwhile
-        same = await repository.same_start(
-            session, charge_point_id, connector_id, tag, charger_start, meter_start
-        )
+        same = await repository.find(session, key)
         if same is None:
             raise
         return Started(same.id, info, closed)
@@ -324,27 +324,13 @@ async def stop_transaction(
     moment, trusted = parse_time(payload.get("timestamp"), now)
     meter_stop = Decimal(int(payload["meter_stop"]))
     transaction_id = int(payload["transaction_id"])
-    tx = await repository.transaction(session, charge_point_id, transaction_id, lock=True)
+    tx = (
+        None
+        if transaction_id <= 0
+        else await repository.transaction(session, charge_point_id, transaction_id, lock=True)
+    )
     if tx is None:
-        orphan = Transaction(
-            charge_point_id=charge_point_id,
-            device_id=device_id,
-            connector_id=0,
-            id_tag=(tag or "")[:20],
-            charger_start=moment,
-            start_time=moment if trusted else now,
-            meter_start_wh=meter_stop,
-            stop_time=moment if trusted else now,
-            meter_stop_wh=meter_stop,
-            stop_reason=payload.get("reason"),
-            last_activity=now,
-            state="orphan_stop",
-            flags=["unknown_transaction"],
-            order_error=f"StopTransaction for unknown transactionId {transaction_id}; "
-            "no start to bill from.",
-        )
-        session.add(orphan)
-        await session.flush()
+        await _orphan_stop(session, charge_point_id, device_id, payload, now)
         return Stopped(info, [])
     tx.last_activity = now
     _store_values(session, tx, max_power_kw, payload.get("transaction_data") or [], now)
@@ -364,6 +350,45 @@ async def stop_transaction(
     tx.state = "stopped"
     await session.flush()
     return Stopped(info, [tx.id])
+
+
+async def _orphan_stop(
+    session: AsyncSession,
+    charge_point_id: str,
+    device_id: uuid.UUID,
+    payload: dict[str, Any],
+    now: datetime,
+) -> None:
+    """Keep a stop that names no known session for the operator (once, however often the
+    charger re-sends it)."""
+    moment, trusted = parse_time(payload.get("timestamp"), now)
+    meter_stop = Decimal(int(payload["meter_stop"]))
+    claimed = int(payload["transaction_id"])
+    tag = str(payload.get("id_tag") or "")[:20]
+    key = {
+        "charge_point_id": charge_point_id, "connector_id": 0, "id_tag": tag,
+        "charger_start": moment, "meter_start_wh": meter_stop, "claimed_id": claimed,
+    }  # fmt: skip
+    if await repository.find(session, key) is not None:
+        return
+    orphan = Transaction(
+        **key,
+        device_id=device_id,
+        start_time=moment if trusted else now,
+        stop_time=moment if trusted else now,
+        meter_stop_wh=meter_stop,
+        stop_reason=payload.get("reason"),
+        last_activity=now,
+        state="orphan_stop",
+        flags=["unknown_transaction"] + ([] if trusted else [CLOCK_NOT_SET]),
+        order_error=f"StopTransaction for unknown transactionId {claimed}; no start to bill from.",
+    )
+    try:
+        async with session.begin_nested():
+            session.add(orphan)
+            await session.flush()
+    except IntegrityError:  # the same stop, re-sent on a replacing connection meanwhile
+        pass
 
 
 async def close_stale(session: AsyncSession, now: datetime, silence: timedelta) -> list[int]:
@@ -413,8 +438,9 @@ async def prepare_order(session: AsyncSession, transaction_id: int) -> ChargingO
             "EndTime": end,
             "ElectricQuantity": quantity,
             "Id": order_id(tx.charge_point_id, tx.id),
-            "Remark": f"OCPP {tx.charge_point_id} connector {tx.connector_id} "
-            f"transaction {tx.id}"[:100],
+            "Remark": f"OCPP {tx.charge_point_id} connector {tx.connector_id} transaction {tx.id}"[
+                :100
+            ],
         }
     )
 
@@ -468,7 +494,9 @@ async def create_order(engine: AsyncEngine, body: ChargingOrderRequest) -> None:
 
 
 def _reason(error: DomainError) -> str:
-    details = "; ".join(f"{field}: {' '.join(problems)}" for field, problems in error.errors.items())
+    details = "; ".join(
+        f"{field}: {' '.join(problems)}" for field, problems in error.errors.items()
+    )
     return f"{error.message} {details}".strip()
 
 

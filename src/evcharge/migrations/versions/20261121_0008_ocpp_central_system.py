@@ -115,6 +115,7 @@ def upgrade() -> None:
         sa.Column("charge_point_id", sa.String(length=48), nullable=False),
         sa.Column("device_id", sa.Uuid(), nullable=False),
         sa.Column("connector_id", sa.Integer(), nullable=False),
+        sa.Column("claimed_id", sa.Integer(), nullable=False),
         sa.Column("id_tag", sa.String(length=20), nullable=False),
         sa.Column("customer_id", sa.Uuid(), nullable=True),
         sa.Column("charger_start", evcharge.db.UtcDateTime(timezone=True), nullable=False),
@@ -149,6 +150,7 @@ def upgrade() -> None:
             "id_tag",
             "charger_start",
             "meter_start_wh",
+            "claimed_id",
             name="uq_ocpp_transactions_start",
         ),
     )

@@ -109,7 +109,8 @@ class Charger:
     async def boot(self) -> str:
         result = await self.send(
             call.BootNotification(
-                charge_point_model="Sim-22", charge_point_vendor="evcharge",
+                charge_point_model="Sim-22",
+                charge_point_vendor="evcharge",
                 firmware_version="1.0.0",
             )  # fmt: skip
         )

@@ -99,9 +99,7 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
             await self._handle_call(msg)
         except OCPPError as error:
             await self._send(
-                call_error(
-                    msg.unique_id, error.code, error.description, _plain(error.details)
-                )
+                call_error(msg.unique_id, error.code, error.description, _plain(error.details))
             )
 
     async def _send(self, message: str) -> None:
@@ -148,9 +146,7 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
     @on(Action.start_transaction)
     async def on_start_transaction(self, **payload: Any) -> call_result.StartTransaction:
         started = await self._unit(
-            lambda s, t: service.start_transaction(
-                s, self.id, self.identity.device_id, payload, t
-            )
+            lambda s, t: service.start_transaction(s, self.id, self.identity.device_id, payload, t)
         )
         await self.central.settle_all(started.closed)
         return call_result.StartTransaction(
@@ -159,7 +155,10 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
 
     @on(Action.meter_values)
     async def on_meter_values(
-        self, connector_id: int, meter_value: list[dict[str, Any]], transaction_id: int | None = None
+        self,
+        connector_id: int,
+        meter_value: list[dict[str, Any]],
+        transaction_id: int | None = None,
     ) -> call_result.MeterValues:
         await self._unit(
             lambda s, t: service.meter_values(
