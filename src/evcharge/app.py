@@ -74,9 +74,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = session_factory(engine)
     app.state.clock = system_clock
     app.state.authenticator = Authenticator(settings, engine)
-    app.state.ocpp = CentralSystem(
-        settings, engine, app.state.sessions, lambda: app.state.clock()
-    )
+    app.state.ocpp = CentralSystem(settings, engine, app.state.sessions, lambda: app.state.clock())
 
     routers = [
         health.router,

@@ -93,21 +93,10 @@ def serve(
         ws_ping_interval=settings.ocpp_ws_ping_interval_seconds,
         ws_ping_timeout=settings.ocpp_ws_ping_timeout_seconds,
         ws_per_message_deflate=False,
-        **_tls_options(),
+        # Security profile 2 (OCPP over wss): the same server behind TLS.
+        ssl_certfile=os.environ.get("EVCHARGE_SSL_CERTFILE") or None,
+        ssl_keyfile=os.environ.get("EVCHARGE_SSL_KEYFILE") or None,
     )
-
-
-def _tls_options() -> dict[str, str]:
-    """Security profile 2: EVCHARGE_SSL_CERTFILE / EVCHARGE_SSL_KEYFILE serve HTTPS and wss."""
-    found = {
-        option: os.environ[name]
-        for option, name in (
-            ("ssl_certfile", "EVCHARGE_SSL_CERTFILE"),
-            ("ssl_keyfile", "EVCHARGE_SSL_KEYFILE"),
-        )
-        if os.environ.get(name)
-    }
-    return found
 
 
 def _http_protocol() -> type | str:
@@ -457,10 +446,7 @@ def chargers_set_password(
 
     from evcharge.ocpp import passwords, service
 
-    if generate:
-        password = passwords.generate()
-    else:
-        password = sys.stdin.readline().rstrip("\r\n")
+    password = passwords.generate() if generate else sys.stdin.readline().rstrip("\r\n")
     problem = passwords.check_length(password)
     if problem is not None:
         raise _fail(f"the password {problem}", 2)

@@ -31,9 +31,14 @@ async def serving(app: FastAPI, **options: Any) -> AsyncIterator[str]:
     """uvicorn in this event loop; yields the ws:// base of /ocpp."""
     port = free_port()
     config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, lifespan="off", log_level="warning",
-        ws_ping_interval=None, **options,
-    )  # fmt: skip
+        app,
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        ws_ping_interval=None,
+        **options,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
     while not server.started:

@@ -154,9 +154,13 @@ async def test_malformed_frames_get_callerrors_and_the_socket_stays_open(
             ('[2, "m6", "Authorize", {}]', "m6", "ProtocolError"),
             ('[2, "m7", "Authorize", {"idTag": 5}]', "m7", "TypeConstraintViolation"),
             ('[2, "m8", "Heartbeat", {"extra": 1}]', "m8", "FormationViolation"),
-            ('[2, "m9", "StatusNotification", {"connectorId": 1, "errorCode": "NoError",'
-             ' "status": "Dancing"}]', "m9", "FormationViolation"),
-        ]  # fmt: skip
+            (
+                '[2, "m9", "StatusNotification", {"connectorId": 1, "errorCode": "NoError",'
+                ' "status": "Dancing"}]',
+                "m9",
+                "FormationViolation",
+            ),
+        ]
         for frame, message_id, code in cases:
             answer = await _exchange(socket, frame)
             assert answer[:3] == [4, message_id, code], (frame, answer)

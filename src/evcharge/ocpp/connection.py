@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import Literal
 
@@ -53,10 +54,8 @@ class StarletteConnection:
         if self.closed.is_set():
             return
         self.closed.set()
-        try:
+        with contextlib.suppress(RuntimeError, OSError):
             await self.websocket.close(code=code, reason=reason)
-        except (RuntimeError, OSError):
-            pass
 
 
 class LiveConnections:

@@ -27,7 +27,7 @@ log = structlog.get_logger("evcharge.ocpp")
 
 
 def basic_credentials(header: str | None) -> tuple[str, str] | None:
-    if not header or not header[:6].lower() == "basic ":
+    if not header or header[:6].lower() != "basic ":
         return None
     try:
         decoded = base64.b64decode(header[6:].strip(), validate=True).decode("utf-8")
@@ -92,10 +92,15 @@ async def ocpp_endpoint(websocket: WebSocket) -> None:
     await central.live.replace(connection)
     await central.in_unit(
         lambda s, t: service.connected(
-            s, charge_point_id, identity.device_id, central.process.id, connection_id,
-            SUBPROTOCOL_1_6, t,
+            s,
+            charge_point_id,
+            identity.device_id,
+            central.process.id,
+            connection_id,
+            SUBPROTOCOL_1_6,
+            t,
         )
-    )  # fmt: skip
+    )
     charge_point = CentralChargePoint(
         identity, connection, central, central.settings.ocpp_response_timeout_seconds
     )

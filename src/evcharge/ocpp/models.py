@@ -111,12 +111,17 @@ class Transaction(Base):
     __tablename__ = "ocpp_transactions"
     __table_args__ = (
         UniqueConstraint(
-            "charge_point_id", "connector_id", "id_tag", "charger_start", "meter_start_wh",
-            "claimed_id", name="uq_ocpp_transactions_start",
+            "charge_point_id",
+            "connector_id",
+            "id_tag",
+            "charger_start",
+            "meter_start_wh",
+            "claimed_id",
+            name="uq_ocpp_transactions_start",
         ),
         Index("ix_ocpp_transactions_charger_state", "charge_point_id", "state"),
         Index("ix_ocpp_transactions_state_activity", "state", "last_activity"),
-    )  # fmt: skip
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     charge_point_id: Mapped[str] = mapped_column(String(48))

@@ -8,7 +8,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evcharge.ocpp.models import (
@@ -183,9 +183,7 @@ async def clear_dead(session: AsyncSession, alive_after: datetime, now: datetime
         .values(connected=False, disconnected_at=now, process_id=None, connection_id=None)
         .execution_options(synchronize_session=False)
     )
-    await session.execute(
-        ServerProcess.__table__.delete().where(ServerProcess.last_seen < alive_after)
-    )
+    await session.execute(delete(ServerProcess).where(ServerProcess.last_seen < alive_after))
     return int(getattr(result, "rowcount", 0) or 0)
 
 

@@ -83,9 +83,11 @@ async def put_id_tag(request: Request, session: Session, path: CustomerPath) -> 
 
 
 @id_tags.get(
-    "/{customerId}/idtags/{idTag}", response_model=schemas.IdTag, responses=READ_ERRORS,
+    "/{customerId}/idtags/{idTag}",
+    response_model=schemas.IdTag,
+    responses=READ_ERRORS,
     tags=["ocpp"],
-)  # fmt: skip
+)
 async def get_id_tag(request: Request, session: Session, path: CustomerPath) -> Response:
     tag_value = request.path_params["idTag"]
     chain = await resolve(session, path, depth=1)
@@ -104,9 +106,12 @@ def _alive_after(request: Request) -> Any:
 
 
 async def _chargers(
-    request: Request, session: Session, principal: Principal, paging: Paging,
+    request: Request,
+    session: Session,
+    principal: Principal,
+    paging: Paging,
     charge_point_id: str | None = None,
-) -> tuple[list[schemas.Charger], int]:  # fmt: skip
+) -> tuple[list[schemas.Charger], int]:
     devices = repository.device_paths().subquery()
     query = select(devices).order_by(devices.c.charge_point_id)
     own = principal.customer_filter(None)
@@ -149,7 +154,7 @@ async def _chargers(
                     gateway_asset_id=row.gateway,
                     device_asset_id=row.number,
                     name=row.name,
-                ),  # fmt: skip
+                ),
                 connected=live,
                 connected_since=state.connected_since if live and state else None,
                 last_heartbeat=state.last_heartbeat if state else None,
@@ -164,7 +169,7 @@ async def _chargers(
                         info=c.info,
                         vendor_error_code=c.vendor_error_code,
                         timestamp=c.timestamp,
-                    )  # fmt: skip
+                    )
                     for c in connectors.get(row.charge_point_id, [])
                 ],
             )
@@ -195,20 +200,29 @@ async def get_charger(
     request: Request,
     session: Session,
     principal: CustomerScoped,
-    chargePointId: str,  # noqa: N803
+    chargePointId: str,
 ) -> Response:
     return reply(await _visible(request, session, principal, chargePointId))
 
 
 def _transaction_wire(tx: TransactionRow) -> schemas.Transaction:
     return schemas.Transaction(
-        transaction_id=tx.id, charge_point_id=tx.charge_point_id, connector_id=tx.connector_id,
-        id_tag=tx.id_tag, state=tx.state, start_time=tx.start_time,
-        charger_start_time=tx.charger_start, meter_start_wh=tx.meter_start_wh,
-        stop_time=tx.stop_time, meter_stop_wh=tx.meter_stop_wh, stop_reason=tx.stop_reason,
-        energy_kwh=tx.energy_kwh, flags=list(tx.flags), order_id=tx.order_id,
+        transaction_id=tx.id,
+        charge_point_id=tx.charge_point_id,
+        connector_id=tx.connector_id,
+        id_tag=tx.id_tag,
+        state=tx.state,
+        start_time=tx.start_time,
+        charger_start_time=tx.charger_start,
+        meter_start_wh=tx.meter_start_wh,
+        stop_time=tx.stop_time,
+        meter_stop_wh=tx.meter_stop_wh,
+        stop_reason=tx.stop_reason,
+        energy_kwh=tx.energy_kwh,
+        flags=list(tx.flags),
+        order_id=tx.order_id,
         order_error=tx.order_error,
-    )  # fmt: skip
+    )
 
 
 @router.get(
@@ -217,9 +231,12 @@ def _transaction_wire(tx: TransactionRow) -> schemas.Transaction:
     responses=READ_ERRORS,
 )
 async def list_transactions(
-    request: Request, session: Session, principal: CustomerScoped, paging: Pages,
-    chargePointId: str,  # noqa: N803
-) -> Response:  # fmt: skip
+    request: Request,
+    session: Session,
+    principal: CustomerScoped,
+    paging: Pages,
+    chargePointId: str,
+) -> Response:
     """The charger's sessions, newest first, with flags and what became of each."""
     await _visible(request, session, principal, chargePointId)
     query = (
@@ -239,9 +256,13 @@ async def list_transactions(
     responses=READ_ERRORS,
 )
 async def list_meter_values(
-    request: Request, session: Session, principal: CustomerScoped, paging: Pages,
-    chargePointId: str, transactionId: int,  # noqa: N803
-) -> Response:  # fmt: skip
+    request: Request,
+    session: Session,
+    principal: CustomerScoped,
+    paging: Pages,
+    chargePointId: str,
+    transactionId: int,
+) -> Response:
     await _visible(request, session, principal, chargePointId)
     if await repository.transaction(session, chargePointId, transactionId) is None:
         raise NotFound(f"No transaction {transactionId} exists on {chargePointId!r}.")
@@ -260,7 +281,7 @@ async def list_meter_values(
             phase=v.phase,
             location=v.location,
             flags=list(v.flags),
-        )  # fmt: skip
+        )
         for v in rows
     ]
     return reply(schemas.MeterValuePage.of(items, paging, total))

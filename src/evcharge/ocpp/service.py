@@ -193,9 +193,13 @@ async def start_transaction(
     meter_start = Decimal(int(payload["meter_start"]))
     info = await id_tag_info(session, tag, now)
     key = {
-        "charge_point_id": charge_point_id, "connector_id": connector_id, "id_tag": tag,
-        "charger_start": charger_start, "meter_start_wh": meter_start, "claimed_id": 0,
-    }  # fmt: skip
+        "charge_point_id": charge_point_id,
+        "connector_id": connector_id,
+        "id_tag": tag,
+        "charger_start": charger_start,
+        "meter_start_wh": meter_start,
+        "claimed_id": 0,
+    }
     same = await repository.find(session, key)
     if same is not None:
         return Started(same.id, info, [])
@@ -366,9 +370,13 @@ async def _orphan_stop(
     claimed = int(payload["transaction_id"])
     tag = str(payload.get("id_tag") or "")[:20]
     key = {
-        "charge_point_id": charge_point_id, "connector_id": 0, "id_tag": tag,
-        "charger_start": moment, "meter_start_wh": meter_stop, "claimed_id": claimed,
-    }  # fmt: skip
+        "charge_point_id": charge_point_id,
+        "connector_id": 0,
+        "id_tag": tag,
+        "charger_start": moment,
+        "meter_start_wh": meter_stop,
+        "claimed_id": claimed,
+    }
     if await repository.find(session, key) is not None:
         return
     orphan = Transaction(

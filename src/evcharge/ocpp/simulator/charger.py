@@ -112,21 +112,25 @@ class Charger:
                 charge_point_model="Sim-22",
                 charge_point_vendor="evcharge",
                 firmware_version="1.0.0",
-            )  # fmt: skip
+            )
         )
         return str(result.status)
 
     def status(self, connector: int, status: str) -> call.StatusNotification:
         return call.StatusNotification(
-            connector_id=connector, error_code="NoError", status=status,
+            connector_id=connector,
+            error_code="NoError",
+            status=status,
             timestamp=self.meter.stamp(),
-        )  # fmt: skip
+        )
 
     def start(self, connector: int, id_tag: str) -> call.StartTransaction:
         return call.StartTransaction(
-            connector_id=connector, id_tag=id_tag, meter_start=self.meter.wh,
+            connector_id=connector,
+            id_tag=id_tag,
+            meter_start=self.meter.wh,
             timestamp=self.meter.stamp(),
-        )  # fmt: skip
+        )
 
     def meter_value(
         self,
@@ -138,12 +142,20 @@ class Charger:
     ) -> call.MeterValues:
         value = f"{self.meter.wh / 1000:.3f}" if kwh_as_wh else str(self.meter.wh)
         sampled: list[dict[str, Any]] = [
-            {"value": value, "measurand": "Energy.Active.Import.Register",
-             "context": "Sample.Periodic", "unit": None if kwh_as_wh else unit},
-            {"value": "7000", "measurand": "Power.Active.Import", "unit": "W",
-             "context": "Sample.Periodic"},
+            {
+                "value": value,
+                "measurand": "Energy.Active.Import.Register",
+                "context": "Sample.Periodic",
+                "unit": None if kwh_as_wh else unit,
+            },
+            {
+                "value": "7000",
+                "measurand": "Power.Active.Import",
+                "unit": "W",
+                "context": "Sample.Periodic",
+            },
             {"value": "55", "measurand": "SoC", "unit": "Percent", "context": "Sample.Periodic"},
-        ]  # fmt: skip
+        ]
         for entry in sampled:
             if entry["unit"] is None:
                 del entry["unit"]
@@ -155,12 +167,25 @@ class Charger:
 
     def stop(self, transaction_id: int, id_tag: str, reason: str = "EVDisconnected") -> Any:
         return call.StopTransaction(
-            meter_stop=self.meter.wh, timestamp=self.meter.stamp(),
-            transaction_id=transaction_id, id_tag=id_tag, reason=reason,
-            transaction_data=[{"timestamp": self.meter.stamp(), "sampledValue": [
-                {"value": str(self.meter.wh), "context": "Transaction.End",
-                 "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]}],
-        )  # fmt: skip
+            meter_stop=self.meter.wh,
+            timestamp=self.meter.stamp(),
+            transaction_id=transaction_id,
+            id_tag=id_tag,
+            reason=reason,
+            transaction_data=[
+                {
+                    "timestamp": self.meter.stamp(),
+                    "sampledValue": [
+                        {
+                            "value": str(self.meter.wh),
+                            "context": "Transaction.End",
+                            "measurand": "Energy.Active.Import.Register",
+                            "unit": "Wh",
+                        }
+                    ],
+                }
+            ],
+        )
 
     def advance(self, step: timedelta, power_w: int = 7000) -> None:
         self.meter.clock += step

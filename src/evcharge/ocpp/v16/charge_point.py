@@ -13,12 +13,12 @@ import json
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import ocpp.messages
 from ocpp.exceptions import OCPPError
 from ocpp.messages import Call, CallError, MessageType, unpack
-from ocpp.routing import on
+from ocpp.routing import on as _on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
 
@@ -37,6 +37,14 @@ SPELLING_1_6 = {
     "OccurrenceConstraintViolation": "OccurenceConstraintViolation",
 }
 """OCPP-J 1.6 §4.2.3 spells these codes this way (errata: kept, never fixed)."""
+
+H = TypeVar("H", bound=Callable[..., Awaitable[Any]])
+
+
+def on(action: Action) -> Callable[[H], H]:
+    """The library's `@on(action)`, typed."""
+    return cast(Callable[[H], H], _on(action))
+
 
 _QUIET = logging.getLogger("evcharge.ocpp.frames")
 _QUIET.setLevel(logging.ERROR)
