@@ -20,6 +20,7 @@ from evcharge.config import Settings
 from evcharge.db import unit_of_work
 from evcharge.ocpp import repository, service
 from evcharge.ocpp.connection import FrameHook, LiveConnections
+from evcharge.ocpp.meter_writer import MeterWriter
 from evcharge.ocpp.models import ServerProcess
 from evcharge.ocpp.passwords import VerifiedCache
 
@@ -48,6 +49,7 @@ class CentralSystem:
         self.live = LiveConnections()
         self.passwords = VerifiedCache()
         self.frame_hook: FrameHook | None = None
+        self.meters = MeterWriter(engine)
         self._sweeper: asyncio.Task[None] | None = None
         self._registered_at: datetime | None = None
 
@@ -73,10 +75,9 @@ class CentralSystem:
 
     # --- this process -----------------------------------------------------------------
 
-    async def ensure_registered(self) -> None:
-        """Write this process's row (at every connection, then by the sweep)."""
-        await self.in_unit(lambda s, t: repository.touch_process(s, self.process, t))
-        self._registered_at = self.now()
+    def ensure_sweeping(self) -> None:
+        """Start the sweep with the first connection (the process row is written with
+        every connection, see `service.connected`)."""
         if self._sweeper is None or self._sweeper.done():
             self._sweeper = asyncio.create_task(self._sweep_forever(), name="ocpp-sweep")
 
@@ -113,6 +114,7 @@ class CentralSystem:
                 await self._sweeper
         for connection in list(self.live.all()):
             await connection.close(code=1001, reason="server shutting down")
+        await self.meters.close()
 
     def describe(self) -> dict[str, Any]:
         return {"process": self.process.id, "connections": len(self.live)}

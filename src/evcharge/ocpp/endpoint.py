@@ -85,7 +85,7 @@ async def ocpp_endpoint(websocket: WebSocket) -> None:
         await websocket.accept()
         await websocket.close(code=1002, reason="no agreed OCPP subprotocol (ocpp1.6)")
         return
-    await central.ensure_registered()
+    central.ensure_sweeping()
     await websocket.accept(subprotocol=SUBPROTOCOL_1_6)
     connection = StarletteConnection(websocket, charge_point_id, central.frame_hook)
     connection_id = uuid.uuid4().hex
@@ -95,7 +95,7 @@ async def ocpp_endpoint(websocket: WebSocket) -> None:
             s,
             charge_point_id,
             identity.device_id,
-            central.process.id,
+            central.process,
             connection_id,
             SUBPROTOCOL_1_6,
             t,

@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from evcharge.ocpp.models import (
@@ -158,16 +159,17 @@ async def unsettled(session: AsyncSession, limit: int = 500) -> list[int]:
 
 
 async def touch_process(session: AsyncSession, process: ServerProcess, now: datetime) -> None:
-    found = await session.get(ServerProcess, process.id)
-    if found is None:
-        session.add(
-            ServerProcess(
-                id=process.id, host=process.host, pid=process.pid, started=now, last_seen=now
-            )
-        )
-    else:
-        found.last_seen = now
-    await session.flush()
+    """Insert or refresh this process's row in one statement (connections race for it)."""
+    values = {
+        "id": process.id, "host": process.host, "pid": process.pid,
+        "started": now, "last_seen": now,
+    }  # fmt: skip
+    dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
+    upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = upsert(ServerProcess).values(**values)
+    await session.execute(
+        statement.on_conflict_do_update(index_elements=["id"], set_={"last_seen": now})
+    )
 
 
 async def clear_dead(session: AsyncSession, alive_after: datetime, now: datetime) -> int:

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -18,7 +19,7 @@ from evcharge.db import unit_of_work
 from evcharge.errors import DomainError, Invalid, Unavailable
 from evcharge.ocpp import energy, passwords, repository
 from evcharge.ocpp.energy import CLOCK_NOT_SET, Reading
-from evcharge.ocpp.models import Charger, ConnectorState, MeterValue, Transaction
+from evcharge.ocpp.models import Charger, ConnectorState, MeterValue, ServerProcess, Transaction
 from evcharge.orders import service as orders
 from evcharge.orders.repository import orders as orders_table
 from evcharge.orders.schemas import ChargingOrderRequest
@@ -54,11 +55,14 @@ async def connected(
     session: AsyncSession,
     charge_point_id: str,
     device_id: uuid.UUID,
-    process_id: str,
+    process: ServerProcess,
     connection_id: str,
     protocol: str,
     now: datetime,
 ) -> None:
+    """The charger is held by `process` (whose row is refreshed in the same unit)."""
+    await repository.touch_process(session, process, now)
+    process_id = process.id
     found = await repository.charger(session, charge_point_id)
     if found is None:
         found = Charger(charge_point_id=charge_point_id, device_id=device_id)
@@ -236,33 +240,29 @@ async def start_transaction(
     return Started(tx.id, info, closed)
 
 
-async def meter_values(
-    session: AsyncSession,
-    charge_point_id: str,
-    max_power_kw: Decimal,
-    transaction_id: int | None,
-    values: list[dict[str, Any]],
-    now: datetime,
-) -> None:
-    """Store the sampled values of a transaction; values outside a transaction are not
-    billed and not kept (the device meter-reading store takes them later)."""
-    if transaction_id is None:
-        return
-    tx = await repository.transaction(session, charge_point_id, transaction_id)
-    if tx is None:
-        return
-    _store_values(session, tx, max_power_kw, values, now)
-    tx.last_activity = now
-    await session.flush()
+@dataclass(slots=True)
+class TxState:
+    """What storing a transaction's meter values needs to know about it (kept per
+    connection, so a MeterValues costs no read)."""
+
+    id: int
+    start_time: datetime
+    meter_start_wh: Decimal
+    last_meter_wh: Decimal | None
+    flags: list[str]
+
+    @classmethod
+    def of(cls, tx: Any) -> TxState:
+        return cls(tx.id, tx.start_time, tx.meter_start_wh, tx.last_meter_wh, list(tx.flags))
 
 
-def _store_values(
-    session: AsyncSession,
-    tx: Transaction,
-    max_power_kw: Decimal,
-    values: list[dict[str, Any]],
-    now: datetime,
-) -> None:
+def sampled_rows(
+    state: TxState, max_power_kw: Decimal, values: list[dict[str, Any]], now: datetime
+) -> list[dict[str, Any]]:
+    """The meter_values rows of a MeterValues (or a stop's transactionData): energy
+    registers normalised to Wh (unit mix-ups corrected, resets flagged), other measurands
+    as sent. Updates `state` (last register, flags)."""
+    rows: list[dict[str, Any]] = []
     for entry in values:
         moment, trusted = parse_time(entry.get("timestamp"), now)
         for sampled in entry.get("sampled_value", []):
@@ -279,29 +279,30 @@ def _store_values(
             if measurand == ENERGY and phase is None:
                 wh = energy.to_wh(value, unit)
                 if wh is not None:
-                    reading = _register(tx, max_power_kw, wh, moment if trusted else now)
+                    reading = _register(state, max_power_kw, wh, moment if trusted else now)
                     value, unit = reading.wh, "Wh"
                     if reading.flag is not None:
                         flags.append(reading.flag)
-                        if reading.flag not in tx.flags:
-                            tx.flags = [*tx.flags, reading.flag]
-                    tx.last_meter_wh = reading.wh
-            session.add(
-                MeterValue(
-                    transaction_id=tx.id,
-                    timestamp=moment if trusted else now,
-                    measurand=measurand[:64],
-                    value=value,
-                    unit=unit,
-                    context=sampled.get("context"),
-                    phase=phase,
-                    location=sampled.get("location"),
-                    flags=flags,
-                )
+                        if reading.flag not in state.flags:
+                            state.flags = [*state.flags, reading.flag]
+                    state.last_meter_wh = reading.wh
+            rows.append(
+                {
+                    "transaction_id": state.id,
+                    "timestamp": moment if trusted else now,
+                    "measurand": measurand[:64],
+                    "value": value,
+                    "unit": unit,
+                    "context": sampled.get("context"),
+                    "phase": phase,
+                    "location": sampled.get("location"),
+                    "flags": flags,
+                }
             )
+    return rows
 
 
-def _register(tx: Transaction, max_power_kw: Decimal, wh: Decimal, moment: datetime) -> Reading:
+def _register(tx: TxState, max_power_kw: Decimal, wh: Decimal, moment: datetime) -> Reading:
     previous = tx.last_meter_wh if tx.last_meter_wh is not None else tx.meter_start_wh
     limit = energy.max_increase_wh(max_power_kw, moment - tx.start_time)
     return energy.normalise(wh, previous, limit)
@@ -337,7 +338,11 @@ async def stop_transaction(
         await _orphan_stop(session, charge_point_id, device_id, payload, now)
         return Stopped(info, [])
     tx.last_activity = now
-    _store_values(session, tx, max_power_kw, payload.get("transaction_data") or [], now)
+    state = TxState.of(tx)
+    rows = sampled_rows(state, max_power_kw, payload.get("transaction_data") or [], now)
+    if rows:
+        await session.execute(insert(MeterValue), rows)
+    tx.last_meter_wh, tx.flags = state.last_meter_wh, state.flags
     if tx.state != "active":
         if STOP_AFTER_RULE not in tx.flags and tx.state == CLOSED_BY_RULE:
             tx.flags = [*tx.flags, STOP_AFTER_RULE]
@@ -345,7 +350,7 @@ async def stop_transaction(
         return Stopped(info, [])
     if not trusted and CLOCK_NOT_SET not in tx.flags:
         tx.flags = [*tx.flags, CLOCK_NOT_SET]
-    reading = _register(tx, max_power_kw, meter_stop, moment if trusted else now)
+    reading = _register(TxState.of(tx), max_power_kw, meter_stop, moment if trusted else now)
     if reading.flag is not None and reading.flag not in tx.flags:
         tx.flags = [*tx.flags, reading.flag]
     tx.meter_stop_wh = reading.wh

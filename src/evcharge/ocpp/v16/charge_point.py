@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import ocpp.messages
 from ocpp.exceptions import OCPPError
-from ocpp.messages import Call, CallError, MessageType, unpack
+from ocpp.messages import Call, CallError, MessageType, _validate_payload, unpack
 from ocpp.routing import on as _on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
 
 from evcharge.ocpp import service
+from evcharge.ocpp.meter_writer import load_state
 from evcharge.ocpp.repository import Identity
 
 if TYPE_CHECKING:
@@ -42,8 +43,9 @@ H = TypeVar("H", bound=Callable[..., Awaitable[Any]])
 
 
 def on(action: Action) -> Callable[[H], H]:
-    """The library's `@on(action)`, typed."""
-    return cast(Callable[[H], H], _on(action))
+    """The library's `@on(action)`, typed. Requests are validated in `route_message`
+    (with the library's cached validators); our own responses are not validated again."""
+    return cast(Callable[[H], H], _on(action, skip_schema_validation=True))
 
 
 _QUIET = logging.getLogger("evcharge.ocpp.frames")
@@ -84,6 +86,8 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
         super().__init__(identity.charge_point_id, connection, timeout, logger=_QUIET)
         self.identity = identity
         self.central = central
+        self._transactions: dict[int, service.TxState] = {}
+        """This connection's view of its open transactions (MeterValues read none)."""
 
     async def route_message(self, raw_msg: str) -> None:
         try:
@@ -104,6 +108,8 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
             )
             return
         try:
+            if msg.action in self.route_map:
+                _validate_payload(msg, self._ocpp_version)
             await self._handle_call(msg)
         except OCPPError as error:
             await self._send(
@@ -142,6 +148,7 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
 
     @on(Action.status_notification)
     async def on_status_notification(self, **payload: Any) -> call_result.StatusNotification:
+        self._transactions.clear()
         closed = await self._unit(lambda s, t: service.status_notification(s, self.id, payload, t))
         await self.central.settle_all(closed)
         return call_result.StatusNotification()
@@ -153,6 +160,7 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
 
     @on(Action.start_transaction)
     async def on_start_transaction(self, **payload: Any) -> call_result.StartTransaction:
+        self._transactions.clear()
         started = await self._unit(
             lambda s, t: service.start_transaction(s, self.id, self.identity.device_id, payload, t)
         )
@@ -168,15 +176,22 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
         meter_value: list[dict[str, Any]],
         transaction_id: int | None = None,
     ) -> call_result.MeterValues:
-        await self._unit(
-            lambda s, t: service.meter_values(
-                s, self.id, self.identity.max_power_kw, transaction_id, meter_value, t
-            )
-        )
+        if transaction_id is None:  # not part of a session: not billed, not kept
+            return call_result.MeterValues()
+        state = self._transactions.get(transaction_id)
+        if state is None:
+            state = await load_state(self.central.engine, self.id, transaction_id)
+            if state is None:
+                return call_result.MeterValues()
+        now = self.central.now()
+        rows = service.sampled_rows(state, self.identity.max_power_kw, meter_value, now)
+        await self.central.meters.write(rows, state, now)
+        self._transactions[transaction_id] = state
         return call_result.MeterValues()
 
     @on(Action.stop_transaction)
     async def on_stop_transaction(self, **payload: Any) -> call_result.StopTransaction:
+        self._transactions.clear()
         stopped = await self._unit(
             lambda s, t: service.stop_transaction(
                 s, self.id, self.identity.device_id, self.identity.max_power_kw, payload, t
