@@ -25,12 +25,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import hashlib
 import os
 import random
 import resource
 import socket
-import statistics
 import subprocess
 import sys
 import time
@@ -52,7 +50,7 @@ ocpp.messages.ASYNC_VALIDATION = False
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
 ROOT = Path(__file__).resolve().parents[2]
 LOGS = ROOT / "bench" / "results"
-PASSWORD = "bench-charger-password-0001"
+PASSWORD = "bench-charger-password-0001"  # noqa: S105  (the bench's own chargers)
 TAG = "BENCHTAG"
 STORM_PATIENCE = 300.0
 """Seconds a charger keeps retrying its stop in the storm before the bench calls it lost."""
@@ -69,7 +67,7 @@ def free_port() -> int:
 
 
 def raise_fd_limit() -> int:
-    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     return hard
 
@@ -371,7 +369,7 @@ async def bench_n(server_url: str, n: int, seconds: float, log: Path) -> Result:
         tx = {c.id: int(a.transaction_id) for c, a in zip(live, answers, strict=True)
               if not isinstance(a, BaseException)}  # fmt: skip
         live = [c for c in live if c.id in tx]
-        sim_before, server_before, wall = own_cpu(), cpu_seconds(server.pid), time.perf_counter()
+        sim_before, server_before = own_cpu(), cpu_seconds(server.pid)
         result.realistic = await realistic(live, tx, seconds)
         result.realistic_rate = len(result.realistic) / seconds
         window = min(len(live), 50)
@@ -381,16 +379,14 @@ async def bench_n(server_url: str, n: int, seconds: float, log: Path) -> Result:
         )
         result.max_rate = count / (seconds / 2)
         result.cpu_ms_per_message = (cpu_seconds(server.pid) - server_cpu) * 1000 / max(1, count)
-        elapsed = time.perf_counter() - wall
         result.sim_cpu_share = (own_cpu() - sim_before) / max(
             1e-9, (own_cpu() - sim_before) + cpu_seconds(server.pid) - server_before
         )
-        _ = elapsed
         storm_started = time.perf_counter()
         result.stops_answered = await storm(live, starts, tx)
         result.storm_seconds = time.perf_counter() - storm_started
         for _ in range(30):
-            result.orders, stopped = await count_orders(url)
+            result.orders, _stopped = await count_orders(url)
             if result.orders >= result.stops_answered:
                 break
             await asyncio.sleep(1)
@@ -451,5 +447,4 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    _ = hashlib
     asyncio.run(main())

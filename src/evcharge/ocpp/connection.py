@@ -54,7 +54,7 @@ class StarletteConnection:
         if self.closed.is_set():
             return
         self.closed.set()
-        with contextlib.suppress(RuntimeError, OSError):
+        with contextlib.suppress(WebSocketDisconnect, RuntimeError, OSError):
             await self.websocket.close(code=code, reason=reason)
 
 

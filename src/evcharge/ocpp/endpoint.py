@@ -85,22 +85,23 @@ async def ocpp_endpoint(websocket: WebSocket) -> None:
         await websocket.accept()
         await websocket.close(code=1002, reason="no agreed OCPP subprotocol (ocpp1.6)")
         return
+    connection_id = uuid.uuid4().hex
+    try:  # recorded before the upgrade: a database that is away is still a plain 503
+        await central.in_unit(
+            lambda s, t: service.connected(
+                s, charge_point_id, identity.device_id, central.process, connection_id,
+                SUBPROTOCOL_1_6, t,
+            )
+        )  # fmt: skip
+    except Exception as exc:
+        if not database_unreachable(exc):
+            raise
+        await _deny(websocket, 503, "The database is unavailable; retry shortly.")
+        return
     central.ensure_sweeping()
     await websocket.accept(subprotocol=SUBPROTOCOL_1_6)
     connection = StarletteConnection(websocket, charge_point_id, central.frame_hook)
-    connection_id = uuid.uuid4().hex
     await central.live.replace(connection)
-    await central.in_unit(
-        lambda s, t: service.connected(
-            s,
-            charge_point_id,
-            identity.device_id,
-            central.process,
-            connection_id,
-            SUBPROTOCOL_1_6,
-            t,
-        )
-    )
     charge_point = CentralChargePoint(
         identity, connection, central, central.settings.ocpp_response_timeout_seconds
     )
@@ -108,6 +109,9 @@ async def ocpp_endpoint(websocket: WebSocket) -> None:
         await charge_point.start()
     except ConnectionClosed:
         pass
+    except Exception as exc:  # never an HTTP error after the upgrade: close, it reconnects
+        log.exception("ocpp_connection_failed", charge_point=charge_point_id, error=repr(exc))
+        await connection.close(code=1011, reason="internal error")
     finally:
         central.live.release(connection)
         try:
