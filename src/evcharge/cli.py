@@ -444,13 +444,14 @@ def chargers_set_password(
     unless --generate). Only a salted scrypt hash is stored."""
     import sys
 
-    from evcharge.ocpp import passwords, service
+    from evcharge.ocpp import passwords
 
     password = passwords.generate() if generate else sys.stdin.readline().rstrip("\r\n")
     problem = passwords.check_length(password)
     if problem is not None:
         raise _fail(f"the password {problem}", 2)
     settings = _settings()
+    from evcharge.ocpp import service
 
     async def store(session: AsyncSession) -> bool:
         device_id = await _charger_device_id(session, charge_point_id)

@@ -49,7 +49,7 @@ async def _boots(url: str, password: str, **options: object) -> str:
         await charger.drop()
 
 
-async def test_set_password_from_standard_input_lets_the_charger_in(
+async def test_set_password_from_standard_input_or_generated_lets_the_charger_in(
     client: httpx.AsyncClient, database_url: str, ocpp_url: str
 ) -> None:
     await register_charger(client, "CP-1", password=None)
@@ -59,9 +59,18 @@ async def test_set_password_from_standard_input_lets_the_charger_in(
     assert done.returncode == 0, done.stderr
     assert PASSWORD not in done.stdout + done.stderr
     assert await _boots(ocpp_url, PASSWORD) == "Accepted"
+    generated = await asyncio.to_thread(
+        _evcharge, database_url, "chargers", "set-password", "CP-1", "--generate"
+    )
+    assert generated.returncode == 0, generated.stderr
+    password = generated.stdout.strip()
+    assert 16 <= len(password) <= 40 and password != PASSWORD
+    assert await _boots(ocpp_url, password) == "Accepted"
+    with pytest.raises(Exception, match="401"):  # the old password no longer works
+        await _boots(ocpp_url, PASSWORD)
 
 
-async def test_set_password_refuses_a_short_one_and_an_unknown_charger(
+async def test_set_password_refuses_a_short_password_and_an_unknown_charger(
     client: httpx.AsyncClient, database_url: str
 ) -> None:
     await register_charger(client, "CP-1", password=None)
@@ -73,19 +82,7 @@ async def test_set_password_refuses_a_short_one_and_an_unknown_charger(
         _evcharge, database_url, "chargers", "set-password", "CP-9", "--generate"
     )
     assert unknown.returncode == 1 and "CP-9" in unknown.stderr
-
-
-async def test_generated_password_is_printed_once_and_works(
-    client: httpx.AsyncClient, database_url: str, ocpp_url: str
-) -> None:
-    await register_charger(client, "CP-1", password=None)
-    done = await asyncio.to_thread(
-        _evcharge, database_url, "chargers", "set-password", "CP-1", "--generate"
-    )
-    assert done.returncode == 0, done.stderr
-    password = done.stdout.strip()
-    assert 16 <= len(password) <= 40
-    assert await _boots(ocpp_url, password) == "Accepted"
+    assert unknown.stdout == ""  # no password printed for nothing
 
 
 async def test_simulate_command_runs_sessions_that_become_orders(
