@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
 import structlog
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from evcharge.config import Settings
@@ -60,8 +61,16 @@ class CentralSystem:
     def now(self) -> datetime:
         return self.clock()
 
-    async def in_unit(self, work: Callable[[AsyncSession, datetime], Awaitable[T]]) -> T:
+    async def in_unit(
+        self, work: Callable[[AsyncSession, datetime], Awaitable[T]], *, soft: bool = False
+    ) -> T:
+        """One unit of work. `soft`: connection state (who is connected, heartbeats,
+        connector states) that the chargers re-send anyway — on PostgreSQL its commit does
+        not wait for the WAL flush (a crash loses at most the last fraction of a second of
+        it, never sessions, meter values or orders, which are always durable)."""
         async with unit_of_work(self.sessions) as session:
+            if soft and self.engine.dialect.name == "postgresql":
+                await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
             return await work(session, self.now())
 
     async def settle_all(self, transaction_ids: Iterable[int]) -> None:

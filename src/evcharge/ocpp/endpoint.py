@@ -52,7 +52,9 @@ async def _identify(
     central: CentralSystem, websocket: WebSocket, charge_point_id: str
 ) -> Identity | None:
     try:
-        identity = await central.in_unit(lambda s, _t: repository.identity(s, charge_point_id))
+        identity = await central.in_unit(
+            lambda s, _t: repository.identity(s, charge_point_id), soft=True
+        )
     except Exception as exc:
         if not database_unreachable(exc):
             raise
@@ -91,7 +93,8 @@ async def ocpp_endpoint(websocket: WebSocket) -> None:
             lambda s, t: service.connected(
                 s, charge_point_id, identity.device_id, central.process, connection_id,
                 SUBPROTOCOL_1_6, t,
-            )
+            ),
+            soft=True,
         )  # fmt: skip
     except Exception as exc:
         if not database_unreachable(exc):
@@ -116,7 +119,8 @@ async def ocpp_endpoint(websocket: WebSocket) -> None:
         central.live.release(connection)
         try:
             await central.in_unit(
-                lambda s, t: service.disconnected(s, charge_point_id, connection_id, t)
+                lambda s, t: service.disconnected(s, charge_point_id, connection_id, t),
+                soft=True,
             )
         except Exception as exc:  # the sweep frees the row of a process that cannot write
             log.warning(

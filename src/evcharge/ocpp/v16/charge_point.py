@@ -126,15 +126,17 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
 
     # --- handlers ------------------------------------------------------------------------
 
-    async def _unit(self, work: Callable[[Any, datetime], Awaitable[Any]]) -> Any:
-        return await self.central.in_unit(work)
+    async def _unit(
+        self, work: Callable[[Any, datetime], Awaitable[Any]], *, soft: bool = False
+    ) -> Any:
+        return await self.central.in_unit(work, soft=soft)
 
     @on(Action.boot_notification)
     async def on_boot_notification(self, **payload: Any) -> call_result.BootNotification:
         boot = {k: str(v) for k, v in payload.items()}
         now = self.central.now()
         status = await self._unit(
-            lambda s, t: service.booted(s, self.id, self.identity.enabled, boot, t)
+            lambda s, t: service.booted(s, self.id, self.identity.enabled, boot, t), soft=True
         )
         return call_result.BootNotification(
             current_time=now.isoformat(), interval=self.central.heartbeat_seconds, status=status
@@ -143,13 +145,15 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
     @on(Action.heartbeat)
     async def on_heartbeat(self) -> call_result.Heartbeat:
         now = self.central.now()
-        await self._unit(lambda s, t: service.heartbeat(s, self.id, t))
+        await self._unit(lambda s, t: service.heartbeat(s, self.id, t), soft=True)
         return call_result.Heartbeat(current_time=now.isoformat())
 
     @on(Action.status_notification)
     async def on_status_notification(self, **payload: Any) -> call_result.StatusNotification:
         self._transactions.clear()
-        closed = await self._unit(lambda s, t: service.status_notification(s, self.id, payload, t))
+        closed = await self._unit(
+            lambda s, t: service.status_notification(s, self.id, payload, t), soft=True
+        )
         await self.central.settle_all(closed)
         return call_result.StatusNotification()
 
