@@ -13,7 +13,7 @@ from evcharge.auth.principal import CustomerScoped, CustomerTree, Principal
 from evcharge.compat.paging import Pages, Paging
 from evcharge.compat.webapi import body_doc, errors_doc, read_body, reply
 from evcharge.db import Session
-from evcharge.errors import NotFound
+from evcharge.errors import Conflict, Invalid, NotFound
 from evcharge.ocpp import repository, schemas
 from evcharge.ocpp.models import Charger, ConnectorState, IdTag, MeterValue, ServerProcess
 from evcharge.ocpp.models import Transaction as TransactionRow
@@ -43,8 +43,6 @@ def _id_tag_wire(tag: IdTag, customer_number: int) -> schemas.IdTag:
 
 def _tag(raw: str) -> str:
     if not 1 <= len(raw) <= 20 or any(ord(c) < 0x21 or ord(c) > 0x7E for c in raw):
-        from evcharge.errors import Invalid
-
         raise Invalid(errors={"idTag": ["An idTag is 1 to 20 printable ASCII characters."]})
     return raw
 
@@ -59,8 +57,6 @@ def _tag(raw: str) -> str:
 )
 async def put_id_tag(request: Request, session: Session, path: CustomerPath) -> Response:
     """An id tag (RFID card, app token) of the customer, with status and expiry."""
-    from evcharge.errors import Conflict
-
     tag_value = _tag(request.path_params["idTag"])
     body = await read_body(request, schemas.IdTagPut)
     chain = await resolve(session, path, depth=1)
