@@ -40,6 +40,9 @@ class MeterWriter:
         self._pending: list[tuple[list[dict[str, Any]], dict[str, Any], asyncio.Future[None]]] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._wanted: list[tuple[str, int, asyncio.Future[TxState | None]]] = []
+        self._want = asyncio.Event()
+        self._loader: asyncio.Task[None] | None = None
 
     async def write(
         self, rows: list[dict[str, Any]], state: TxState, last_activity: datetime
@@ -88,31 +91,65 @@ class MeterWriter:
                 done.set_result(None)
 
     async def close(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        for task in (self._task, self._loader):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    async def state(self, charge_point_id: str, transaction_id: int) -> TxState | None:
+        """One of this charger's transactions, read together with the others asked for
+        meanwhile (after a reconnect storm, thousands of chargers ask at once)."""
+        done: asyncio.Future[TxState | None] = asyncio.get_running_loop().create_future()
+        self._wanted.append((charge_point_id, transaction_id, done))
+        self._want.set()
+        if self._loader is None or self._loader.done():
+            self._loader = asyncio.create_task(self._load(), name="ocpp-meter-states")
+        return await done
+
+    async def _load(self) -> None:
+        while True:
+            await self._want.wait()
+            self._want.clear()
+            while self._wanted:
+                batch, self._wanted = self._wanted[:MAX_BATCH], self._wanted[MAX_BATCH:]
+                try:
+                    found = await load_states(self.engine, {tx for _cp, tx, _f in batch})
+                except Exception as exc:
+                    for _cp, _tx, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                    continue
+                for charge_point_id, transaction_id, done in batch:
+                    row = found.get(transaction_id)
+                    if not done.done():
+                        done.set_result(row[1] if row and row[0] == charge_point_id else None)
 
 
-async def load_state(
-    engine: AsyncEngine, charge_point_id: str, transaction_id: int
-) -> TxState | None:
-    """The state of one of this charger's transactions, or None."""
+async def load_states(engine: AsyncEngine, ids: set[int]) -> dict[int, tuple[str, TxState]]:
+    """Transactions by id, with the charger each belongs to."""
     query = select(
         transactions.c.id,
+        transactions.c.charge_point_id,
         transactions.c.start_time,
         transactions.c.meter_start_wh,
         transactions.c.last_meter_wh,
         transactions.c.flags,
-    ).where(
-        transactions.c.id == transaction_id,
-        transactions.c.charge_point_id == charge_point_id,
-    )
+    ).where(transactions.c.id.in_(sorted(ids)))
     async with engine.connect() as connection:
-        row = (await connection.execute(query)).first()
+        rows = (await connection.execute(query)).all()
         if connection.in_transaction():
             await connection.commit()
-    if row is None:
-        return None
-    return TxState(row.id, row.start_time, Decimal(row.meter_start_wh), row.last_meter_wh,
-                   list(row.flags))  # fmt: skip
+    return {
+        row.id: (
+            row.charge_point_id,
+            TxState(
+                row.id,
+                row.start_time,
+                Decimal(row.meter_start_wh),
+                row.last_meter_wh,
+                list(row.flags),
+            ),
+        )
+        for row in rows
+    }

@@ -179,6 +179,7 @@ class Started:
     transaction_id: int
     id_tag_info: dict[str, Any]
     closed: list[int]
+    state: TxState | None = None
 
 
 async def start_transaction(
@@ -206,7 +207,7 @@ async def start_transaction(
     }
     same = await repository.find(session, key)
     if same is not None:
-        return Started(same.id, info, [])
+        return Started(same.id, info, [], TxState.of(same))
     closed = []
     for tx in await repository.active_on_connector(session, charge_point_id, connector_id):
         await _close_by_rule(session, tx, now, "new StartTransaction on connector")
@@ -236,8 +237,8 @@ async def start_transaction(
         same = await repository.find(session, key)
         if same is None:
             raise
-        return Started(same.id, info, closed)
-    return Started(tx.id, info, closed)
+        return Started(same.id, info, closed, TxState.of(same))
+    return Started(tx.id, info, closed, TxState.of(tx))
 
 
 @dataclass(slots=True)

@@ -23,7 +23,6 @@ from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
 
 from evcharge.ocpp import service
-from evcharge.ocpp.meter_writer import load_state
 from evcharge.ocpp.repository import Identity
 
 if TYPE_CHECKING:
@@ -150,7 +149,6 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
 
     @on(Action.status_notification)
     async def on_status_notification(self, **payload: Any) -> call_result.StatusNotification:
-        self._transactions.clear()
         closed = await self._unit(
             lambda s, t: service.status_notification(s, self.id, payload, t), soft=True
         )
@@ -164,11 +162,12 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
 
     @on(Action.start_transaction)
     async def on_start_transaction(self, **payload: Any) -> call_result.StartTransaction:
-        self._transactions.clear()
         started = await self._unit(
             lambda s, t: service.start_transaction(s, self.id, self.identity.device_id, payload, t)
         )
         await self.central.settle_all(started.closed)
+        if started.state is not None:
+            self._transactions[started.transaction_id] = started.state
         return call_result.StartTransaction(
             transaction_id=started.transaction_id, id_tag_info=started.id_tag_info
         )
@@ -184,7 +183,7 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
             return call_result.MeterValues()
         state = self._transactions.get(transaction_id)
         if state is None:
-            state = await load_state(self.central.engine, self.id, transaction_id)
+            state = await self.central.meters.state(self.id, transaction_id)
             if state is None:
                 return call_result.MeterValues()
         now = self.central.now()
@@ -195,7 +194,7 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
 
     @on(Action.stop_transaction)
     async def on_stop_transaction(self, **payload: Any) -> call_result.StopTransaction:
-        self._transactions.clear()
+        self._transactions.pop(int(payload["transaction_id"]), None)
         stopped = await self._unit(
             lambda s, t: service.stop_transaction(
                 s, self.id, self.identity.device_id, self.identity.max_power_kw, payload, t
