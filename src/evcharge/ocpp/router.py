@@ -55,9 +55,14 @@ def _tag(raw: str) -> str:
     openapi_extra=body_doc(schemas.IdTagPut),
     tags=["ocpp"],
 )
-async def put_id_tag(request: Request, session: Session, path: CustomerPath) -> Response:
+async def put_id_tag(
+    request: Request,
+    session: Session,
+    path: CustomerPath,
+    idTag: str,
+) -> Response:
     """An id tag (RFID card, app token) of the customer, with status and expiry."""
-    tag_value = _tag(request.path_params["idTag"])
+    tag_value = _tag(idTag)
     body = await read_body(request, schemas.IdTagPut)
     chain = await resolve(session, path, depth=1)
     now = request.app.state.clock()
@@ -84,8 +89,12 @@ async def put_id_tag(request: Request, session: Session, path: CustomerPath) -> 
     responses=READ_ERRORS,
     tags=["ocpp"],
 )
-async def get_id_tag(request: Request, session: Session, path: CustomerPath) -> Response:
-    tag_value = request.path_params["idTag"]
+async def get_id_tag(
+    session: Session,
+    path: CustomerPath,
+    idTag: str,
+) -> Response:
+    tag_value = idTag
     chain = await resolve(session, path, depth=1)
     found = await session.get(IdTag, tag_value)
     if found is None or found.customer_id != chain.customer.id:
