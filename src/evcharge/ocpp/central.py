@@ -51,6 +51,12 @@ class CentralSystem:
         self.passwords = VerifiedCache()
         self.frame_hook: FrameHook | None = None
         self.meters = MeterWriter(engine)
+        # Admission control: OCPP handlers queue here (in memory, in order, without a
+        # deadline) rather than for a pool connection, whose wait times out after
+        # EVCHARGE_DB_TIMEOUT_SECONDS — under a reconnect storm that turned into failed
+        # messages, retries and more load. A few connections stay free for the API, the
+        # meter writer and the sweep.
+        self._gate = asyncio.Semaphore(max(1, settings.db_pool_size - 4))
         self._sweeper: asyncio.Task[None] | None = None
         self._registered_at: datetime | None = None
 
@@ -68,7 +74,7 @@ class CentralSystem:
         connector states) that the chargers re-send anyway — on PostgreSQL its commit does
         not wait for the WAL flush (a crash loses at most the last fraction of a second of
         it, never sessions, meter values or orders, which are always durable)."""
-        async with unit_of_work(self.sessions) as session:
+        async with self._gate, unit_of_work(self.sessions) as session:
             if soft and self.engine.dialect.name == "postgresql":
                 await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
             return await work(session, self.now())
@@ -78,7 +84,8 @@ class CentralSystem:
         the sweep, never lost: the stop itself is already stored."""
         for transaction_id in transaction_ids:
             try:
-                await service.settle(self.sessions, self.engine, transaction_id)
+                async with self._gate:
+                    await service.settle(self.sessions, self.engine, transaction_id)
             except Exception as exc:
                 log.warning("ocpp_settle_deferred", transaction=transaction_id, error=repr(exc))
 
