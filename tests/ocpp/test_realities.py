@@ -207,3 +207,32 @@ async def test_unknown_id_tag_is_invalid_and_the_session_is_kept_unbilled(
         await charger.drop()
     [tx] = await _transactions(client)
     assert tx["OrderId"] is None and "no customer" in tx["OrderError"]
+
+
+async def test_blocked_and_expired_id_tags_are_answered_as_such(
+    client: httpx.AsyncClient, ocpp_url: str
+) -> None:
+    from ocpp.v16 import call
+
+    await register_charger(client)
+    past = (datetime.now(UTC) - timedelta(days=1)).isoformat()
+    assert (
+        await client.put("/api/customers/1/idtags/OLD-CARD", json={"ExpiryDate": past})
+    ).status_code == 201
+    assert (
+        await client.put("/api/customers/1/idtags/LOST-CARD", json={"Status": "Blocked"})
+    ).status_code == 201
+    refused = await client.put("/api/customers/1/idtags/X", json={"Status": "Maybe"})
+    assert refused.status_code == 400 and "Status" in str(refused.json()["ModelState"])
+    charger = Charger(ocpp_url, "CP-1", PASSWORD)
+    await charger.connect()
+    try:
+        await charger.boot()
+        expired = await charger.send(call.Authorize(id_tag="OLD-CARD"))
+        blocked = await charger.send(call.Authorize(id_tag="LOST-CARD"))
+        accepted = await charger.send(call.Authorize(id_tag=ID_TAG))
+    finally:
+        await charger.drop()
+    assert expired.id_tag_info["status"] == "Expired"
+    assert blocked.id_tag_info["status"] == "Blocked"
+    assert accepted.id_tag_info["status"] == "Accepted"
