@@ -3,7 +3,7 @@
 import runpy
 import sys
 
-BENCHMARKS = ("planner", "create_order")
+BENCHMARKS = ("planner", "create_order", "ocpp")
 
 
 def main() -> None:

@@ -24,6 +24,10 @@ from evcharge.compat.webapi import finish_openapi
 from evcharge.config import Settings, get_settings
 from evcharge.console.app import ConsoleDispatch, create_console
 from evcharge.db import create_engine, session_factory
+from evcharge.ocpp.central import CentralSystem
+from evcharge.ocpp.endpoint import route as ocpp_route
+from evcharge.ocpp.router import id_tags as ocpp_id_tags
+from evcharge.ocpp.router import router as ocpp_router
 from evcharge.orders.router import CreateOrderFastPath
 from evcharge.orders.router import router as orders_router
 from evcharge.plans.context import system_clock
@@ -58,6 +62,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # garbage collector's full passes, which otherwise stall requests (p99).
         gc.freeze()
         yield
+        await app.state.ocpp.shutdown()
         await app.state.authenticator.close()
         await engine.dispose()
 
@@ -77,6 +82,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessions = session_factory(engine)
     app.state.clock = system_clock
     app.state.authenticator = Authenticator(settings, engine)
+    app.state.ocpp = CentralSystem(settings, engine, app.state.sessions, lambda: app.state.clock())
 
     routers = [
         health.router,
@@ -85,9 +91,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         plans_router,
         prices_router,
         orders_router,
+        ocpp_router,
+        ocpp_id_tags,
     ]
     for router in routers:
         app.include_router(router)
+    app.router.routes.append(ocpp_route)  # WebSocket /ocpp/{ChargePointId}
     errors.install(app)
     app.state.route_methods = route_methods(routers)
     errors.register_family("/api/chargeorder", render_error)

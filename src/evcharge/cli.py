@@ -7,6 +7,7 @@ import os
 import shutil
 import tempfile
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from pathlib import Path
@@ -119,6 +120,12 @@ def _serve(settings: Settings) -> None:
         timeout_keep_alive=settings.keep_alive_seconds,
         h11_max_incomplete_event_size=settings.max_header_bytes,
         http=_http_protocol(),
+        ws_ping_interval=settings.ocpp_ws_ping_interval_seconds,
+        ws_ping_timeout=settings.ocpp_ws_ping_timeout_seconds,
+        ws_per_message_deflate=False,
+        # Security profile 2 (OCPP over wss): the same server behind TLS.
+        ssl_certfile=os.environ.get("EVCHARGE_SSL_CERTFILE") or None,
+        ssl_keyfile=os.environ.get("EVCHARGE_SSL_KEYFILE") or None,
     )
 
 
@@ -436,6 +443,126 @@ def plan(
         or "nothing"
     )
     typer.echo(f"{count} plans in {seconds:.2f} s; saving against charging at once: {saved}")
+
+
+chargers_app = typer.Typer(help="OCPP charge points (chargers).", no_args_is_help=True)
+app.add_typer(chargers_app, name="chargers")
+
+
+async def _charger_device_id(session: AsyncSession, charge_point_id: str) -> uuid.UUID | None:
+    from evcharge.ocpp import repository
+
+    device = await repository.device_by_charge_point(session, charge_point_id)
+    return None if device is None else device.id
+
+
+def _no_charger(charge_point_id: str) -> typer.Exit:
+    return _fail(
+        f"no device has ChargePointId {charge_point_id!r} "
+        "(set it with the device PUT's ChargePointId)"
+    )
+
+
+@chargers_app.command("set-password")
+def chargers_set_password(
+    charge_point_id: Annotated[str, typer.Argument(help="The charger's ChargePointId.")],
+    generate: Annotated[
+        bool, typer.Option("--generate", help="Make a random password and print it once.")
+    ] = False,
+) -> None:
+    """Set the charger's HTTP Basic password (16–40 characters; read from standard input
+    unless --generate). Only a salted scrypt hash is stored."""
+    import sys
+
+    from evcharge.ocpp import passwords
+
+    password = passwords.generate() if generate else sys.stdin.readline().rstrip("\r\n")
+    problem = passwords.check_length(password)
+    if problem is not None:
+        raise _fail(f"the password {problem}", 2)
+    settings = _settings()
+    from evcharge.ocpp import service
+
+    async def store(session: AsyncSession) -> bool:
+        device_id = await _charger_device_id(session, charge_point_id)
+        if device_id is None:
+            return False
+        await service.set_password(session, device_id, password, settings.ocpp_password_scrypt_n)
+        return True
+
+    if not _in_session(settings, store):
+        raise _no_charger(charge_point_id)
+    typer.echo(f"password of {charge_point_id} set", err=True)
+    if generate:
+        typer.echo(password)
+
+
+@chargers_app.command("enable")
+def chargers_enable(
+    charge_point_id: Annotated[str, typer.Argument(help="The charger's ChargePointId.")],
+    disable: Annotated[
+        bool, typer.Option("--disable", help="Disable instead: BootNotification is Rejected.")
+    ] = False,
+) -> None:
+    """Enable (or --disable) a charger; a disabled charger's boot is Rejected."""
+    from evcharge.ocpp import service
+
+    settings = _settings()
+
+    async def store(session: AsyncSession) -> bool:
+        device_id = await _charger_device_id(session, charge_point_id)
+        if device_id is None:
+            return False
+        await service.set_enabled(session, device_id, not disable)
+        return True
+
+    if not _in_session(settings, store):
+        raise _no_charger(charge_point_id)
+    typer.echo(f"{charge_point_id} {'disabled' if disable else 'enabled'}", err=True)
+
+
+@app.command("simulate")
+def simulate(
+    url: Annotated[str, typer.Option(help="Central system, e.g. ws://127.0.0.1:8000/ocpp")],
+    chargers: Annotated[int, typer.Option(help="How many charge points to run.")] = 1,
+    prefix: Annotated[str, typer.Option(help="ChargePointId = prefix + number.")] = "SIM-",
+    first: Annotated[int, typer.Option(help="Number of the first charge point.")] = 1,
+    password: Annotated[
+        str | None, typer.Option(envvar="EVCHARGE_SIM_PASSWORD", help="Password of every charger.")
+    ] = None,
+    id_tag: Annotated[str, typer.Option(help="Id tag presented at start.")] = "SIMTAG",
+    sessions: Annotated[int, typer.Option(help="Sessions per charger (0: stay connected).")] = 1,
+    meter_values: Annotated[int, typer.Option(help="MeterValues per session.")] = 3,
+    interval: Annotated[float, typer.Option(help="Seconds between MeterValues.")] = 1.0,
+    offline_queue: Annotated[
+        bool, typer.Option(help="Go offline after the start; replay queued messages later.")
+    ] = False,
+    lost_stop: Annotated[bool, typer.Option(help="Never send StopTransaction.")] = False,
+    meter_reset: Annotated[bool, typer.Option(help="Reset the register mid-session.")] = False,
+    clock_1970: Annotated[bool, typer.Option(help="Timestamps from an unset clock.")] = False,
+    reconnect_storm: Annotated[
+        bool, typer.Option(help="Drop and reconnect every charger mid-session.")
+    ] = False,
+) -> None:
+    """Run simulated OCPP 1.6J charge points against a central system."""
+    from evcharge.ocpp.simulator.runner import Scenario, run
+
+    scenario = Scenario(
+        sessions=sessions,
+        meter_values=meter_values,
+        interval=interval,
+        id_tag=id_tag,
+        offline_queue=offline_queue,
+        lost_stop=lost_stop,
+        meter_reset=meter_reset,
+        clock_1970=clock_1970,
+        reconnect_storm=reconnect_storm,
+    )
+    ids = [f"{prefix}{n}" for n in range(first, first + chargers)]
+    report = asyncio.run(run(url.rstrip("/"), ids, password, scenario))
+    typer.echo(report.summary())
+    if report.failed:
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     console_secure_cookies: bool | None = None
     """None: Secure cookies when the request came over https; True behind a TLS proxy."""
     console_event_seconds: float = Field(default=5.0, gt=0, le=300)
+    # OCPP central system (docs/ocpp.md).
+    ocpp_heartbeat_seconds: int = Field(default=300, ge=10, le=86_400)
+    ocpp_response_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    ocpp_process_ttl_seconds: float = Field(default=90.0, ge=3, le=3600)
+    ocpp_transaction_silence_seconds: float = Field(default=6 * 3600, ge=60)
+    ocpp_ws_ping_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
+    ocpp_ws_ping_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
+    ocpp_password_scrypt_n: int = Field(default=2**14, ge=2**10, le=2**20)
 
     @field_validator("database_url")
     @classmethod

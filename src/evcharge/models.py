@@ -4,6 +4,15 @@ from evcharge.auth.models import ApiKey, ApiKeyChanges
 from evcharge.charging_info.models import ChargingInformation
 from evcharge.console.models import ConsoleSession
 from evcharge.db import metadata
+from evcharge.ocpp.models import (
+    ChargePointCredential,
+    Charger,
+    ConnectorState,
+    IdTag,
+    MeterValue,
+    ServerProcess,
+    Transaction,
+)
 from evcharge.orders.models import ChargeOrder
 from evcharge.plans.models import ChargePlan
 from evcharge.prices.models import PriceArea, PriceSlotRow
@@ -14,13 +23,20 @@ __all__ = [
     "ApiKeyChanges",
     "ChargeOrder",
     "ChargePlan",
+    "ChargePointCredential",
+    "Charger",
     "ChargingDevice",
     "ChargingInformation",
+    "ConnectorState",
     "ConsoleSession",
     "Contract",
     "Customer",
     "Gateway",
+    "IdTag",
+    "MeterValue",
     "PriceArea",
     "PriceSlotRow",
+    "ServerProcess",
+    "Transaction",
     "metadata",
 ]

@@ -39,6 +39,7 @@ def fill(template: str, customer: int, info_id: str) -> str:
         "gatewayAssetId": "1",
         "deviceAssetId": "1",
         "infoId": info_id,
+        "idTag": "TAG-1",
     }
     return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], template)
 
@@ -51,6 +52,8 @@ async def two_customers(client: httpx.AsyncClient) -> dict[int, str]:
         created = await client.post(device_path(customer), json=BODIES["POST"])
         assert created.status_code == 201, created.text
         info_ids[customer] = created.json()["Id"]
+    tagged = await client.put(f"/api/customers/{OWN}/idtags/TAG-1", json={})  # an OCPP id tag
+    assert tagged.status_code == 201, tagged.text
     return info_ids
 
 

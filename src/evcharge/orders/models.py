@@ -44,3 +44,5 @@ class ChargeOrder(Base):
     discount_price: Mapped[Decimal]
     remark: Mapped[str | None] = mapped_column(String(REMARK_LENGTH))
     created: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    source: Mapped[str] = mapped_column(String(16), server_default="api")
+    """Where the order came from: `api` (CreateOrder) or `ocpp` (a charger's transaction)."""

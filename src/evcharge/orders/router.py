@@ -217,7 +217,7 @@ _GROUP_BY_DOC = {
 
 def _order_members(order: ChargingOrder) -> list[tuple[str, Any]]:
     """DataContract member order: alphabetical (Id, from the base class, comes first)."""
-    return [
+    members: list[tuple[str, Any]] = [
         ("ChargingDeviceId", order.charging_device_id),
         ("Created", order.created),
         ("CustomerId", order.customer_id),
@@ -227,6 +227,9 @@ def _order_members(order: ChargingOrder) -> list[tuple[str, Any]]:
         ("Remark", order.remark),
         ("StartTime", order.start_time),
     ]
+    if order.source is not None:  # beyond the seed: only orders not made by CreateOrder
+        members.insert(7, ("Source", order.source))
+    return members
 
 
 def _order_xml(order: ChargingOrder) -> str:

@@ -57,6 +57,9 @@ class ChargingOrder(AspNetModel):
     remark: str | None
     id: str
     created: DotNetDateTime
+    source: str | None = Field(default=None, exclude_if=lambda value: value is None)
+    """Beyond the seed, written only when the order did not come from CreateOrder
+    (`ocpp`: a charger's transaction), so the seed's own replies stay byte for byte."""
 
 
 class ChargingOrderPage(Page[ChargingOrder]):

@@ -230,6 +230,7 @@ def to_wire(row: Any) -> ChargingOrder:
         remark=row.remark,
         id=row.client_id,
         created=row.created,
+        source=None if getattr(row, "source", "api") == "api" else row.source,
     )
 
 

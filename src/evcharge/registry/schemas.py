@@ -41,6 +41,8 @@ class DevicePut(AspNetModel):
     max_power_kw: WireDecimal = Field(default=Decimal(11), gt=0, le=1000)
     id: uuid.UUID | None = None
     charge_point_id: ChargePointId | None = None
+    password: Annotated[str, StringConstraints(min_length=16, max_length=40)] | None = None
+    """Write-only: the charger's OCPP password (HTTP Basic); stored as a slow hash only."""
 
 
 class Entity(AspNetModel):

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evcharge.auth.repository import keys_changed
 from evcharge.charging_info.models import ChargingInformation
 from evcharge.errors import Conflict, NotFound
+from evcharge.ocpp import service as ocpp_service
 from evcharge.orders.models import ChargeOrder
 from evcharge.planning.site import MAX_SMART_DEVICES as MAX_DEVICES_PER_GATEWAY
 from evcharge.plans import service as plans
@@ -201,6 +202,8 @@ async def put_device(
         }
         new = await _insert_new(session, ChargingDevice, values, ["gateway_id", "number"], what)
         assert new is not None  # the gateway's lock serialises its device writes
+        if body.password is not None:
+            await ocpp_service.set_password(session, new.id, body.password)
         return Chain(chain.customer, chain.contract, chain.gateway, new), True
     await lock_gateway_for_replan(session, [chain.gateway.id], [device_id])
     device = await session.get_one(ChargingDevice, device_id)
@@ -208,6 +211,8 @@ async def put_device(
     for name, value in fields.items():
         setattr(device, name, value)
     await _flush(session, fields, what)
+    if body.password is not None:
+        await ocpp_service.set_password(session, device.id, body.password)
     await plans.replan_gateways(session, [chain.gateway.id], planning)
     return Chain(chain.customer, chain.contract, chain.gateway, device), False
 

@@ -1,0 +1,1 @@
+"""The OCPP central system: chargers connect over WebSocket at /ocpp/{ChargePointId}."""

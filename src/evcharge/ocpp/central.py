@@ -1,0 +1,136 @@
+"""The central system of one server process: its live chargers, its row in
+`ocpp_processes`, and the background sweep (liveness, dead processes, lost stops,
+sessions not yet settled)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+import structlog
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from evcharge.config import Settings
+from evcharge.db import unit_of_work
+from evcharge.ocpp import repository, service
+from evcharge.ocpp.connection import FrameHook, LiveConnections
+from evcharge.ocpp.meter_writer import MeterWriter
+from evcharge.ocpp.models import ServerProcess
+from evcharge.ocpp.passwords import VerifiedCache
+
+log = structlog.get_logger("evcharge.ocpp")
+T = TypeVar("T")
+Clock = Callable[[], datetime]
+
+
+class CentralSystem:
+    def __init__(
+        self,
+        settings: Settings,
+        engine: AsyncEngine,
+        sessions: async_sessionmaker[AsyncSession],
+        clock: Clock,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.sessions = sessions
+        self.clock = clock
+        self.process = ServerProcess(
+            id=f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}",
+            host=socket.gethostname()[:255],
+            pid=os.getpid(),
+        )
+        self.live = LiveConnections()
+        self.passwords = VerifiedCache()
+        self.frame_hook: FrameHook | None = None
+        self.meters = MeterWriter(engine)
+        # Admission control: OCPP handlers queue here (in memory, in order, without a
+        # deadline) rather than for a pool connection, whose wait times out after
+        # EVCHARGE_DB_TIMEOUT_SECONDS — under a reconnect storm that turned into failed
+        # messages, retries and more load. A few connections stay free for the API, the
+        # meter writer and the sweep.
+        self._gate = asyncio.Semaphore(max(1, settings.db_pool_size - 4))
+        self._sweeper: asyncio.Task[None] | None = None
+        self._registered_at: datetime | None = None
+
+    @property
+    def heartbeat_seconds(self) -> int:
+        return self.settings.ocpp_heartbeat_seconds
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    async def in_unit(
+        self, work: Callable[[AsyncSession, datetime], Awaitable[T]], *, soft: bool = False
+    ) -> T:
+        """One unit of work. `soft`: connection state (who is connected, heartbeats,
+        connector states) that the chargers re-send anyway — on PostgreSQL its commit does
+        not wait for the WAL flush (a crash loses at most the last fraction of a second of
+        it, never sessions, meter values or orders, which are always durable)."""
+        async with self._gate, unit_of_work(self.sessions) as session:
+            if soft and self.engine.dialect.name == "postgresql":
+                await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+            return await work(session, self.now())
+
+    async def settle_all(self, transaction_ids: Iterable[int]) -> None:
+        """Turn ended sessions into orders now; a failure (database away) is retried by
+        the sweep, never lost: the stop itself is already stored."""
+        for transaction_id in transaction_ids:
+            try:
+                async with self._gate:
+                    await service.settle(self.sessions, self.engine, transaction_id)
+            except Exception as exc:
+                log.warning("ocpp_settle_deferred", transaction=transaction_id, error=repr(exc))
+
+    # --- this process -----------------------------------------------------------------
+
+    def ensure_sweeping(self) -> None:
+        """Start the sweep with the first connection (the process row is written with
+        every connection, see `service.connected`)."""
+        if self._sweeper is None or self._sweeper.done():
+            self._sweeper = asyncio.create_task(self._sweep_forever(), name="ocpp-sweep")
+
+    async def sweep(self) -> None:
+        """One pass: say this process lives, free chargers of dead processes, close
+        sessions whose stop never came, settle what is not settled yet."""
+        ttl = timedelta(seconds=self.settings.ocpp_process_ttl_seconds)
+        silence = timedelta(seconds=self.settings.ocpp_transaction_silence_seconds)
+
+        async def liveness(session: AsyncSession, now: datetime) -> list[int]:
+            await repository.touch_process(session, self.process, now)
+            await repository.clear_dead(session, now - ttl, now)
+            closed = await service.close_stale(session, now, silence)
+            return closed + await repository.unsettled(session)
+
+        pending = await self.in_unit(liveness)
+        self._registered_at = self.now()
+        await self.settle_all(sorted(set(pending)))
+
+    async def _sweep_forever(self) -> None:
+        interval = max(1.0, self.settings.ocpp_process_ttl_seconds / 3)
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.sweep()
+            except Exception as exc:
+                log.warning("ocpp_sweep_failed", error=repr(exc))
+
+    async def shutdown(self) -> None:
+        """Close every socket (chargers reconnect to another process) and say so."""
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+        for connection in list(self.live.all()):
+            await connection.close(code=1001, reason="server shutting down")
+        await self.meters.close()
+
+    def describe(self) -> dict[str, Any]:
+        return {"process": self.process.id, "connections": len(self.live)}

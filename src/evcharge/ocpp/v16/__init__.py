@@ -1,0 +1,1 @@
+"""OCPP 1.6J: the handlers of the messages a charge point sends."""

@@ -1,0 +1,85 @@
+"""A real server on a free port serving the test app, for chargers over real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+from tests.factories import device_path, put, register_device
+
+PASSWORD = "correct-horse-battery-1"
+ID_TAG = "CARD-0001"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@contextlib.asynccontextmanager
+async def serving(app: FastAPI, **options: Any) -> AsyncIterator[str]:
+    """uvicorn in this event loop; yields the ws:// base of /ocpp."""
+    port = free_port()
+    config = uvicorn.Config(
+        app,
+        host="127.0.0.1",
+        port=port,
+        lifespan="off",
+        log_level="warning",
+        ws_ping_interval=None,
+        **options,
+    )
+    server = uvicorn.Server(config)
+    task = asyncio.create_task(server.serve())
+    while not server.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.01)
+    scheme = "wss" if "ssl_certfile" in options else "ws"
+    try:
+        yield f"{scheme}://127.0.0.1:{port}/ocpp"
+    finally:
+        await app.state.ocpp.shutdown()
+        server.should_exit = True
+        await task
+
+
+@pytest.fixture(scope="session")
+async def ocpp_url(app: FastAPI) -> AsyncIterator[str]:
+    async with serving(app) as url:
+        yield url
+
+
+async def register_charger(
+    client: httpx.AsyncClient,
+    charge_point_id: str = "CP-1",
+    *,
+    password: str | None = PASSWORD,
+    id_tag: str | None = ID_TAG,
+    customer: int = 1,
+    device: int = 1,
+    max_power_kw: float = 11,
+) -> dict[str, Any]:
+    """A device with a ChargePointId and password, and an id tag of its customer."""
+    fields: dict[str, Any] = {"ChargePointId": charge_point_id}
+    if password is not None:
+        fields["Password"] = password
+    found = await register_device(
+        client, customer=customer, device=device, max_power_kw=max_power_kw, **fields
+    )
+    if id_tag is not None:
+        await put(client, f"/api/customers/{customer}/idtags/{id_tag}", {"Status": "Accepted"})
+    return found
+
+
+__all__ = ["device_path"]
