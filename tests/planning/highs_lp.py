@@ -37,13 +37,16 @@ def solve_site_lexicographic(
     energy: Sequence[float] | FloatArray,
     priority: Sequence[int] | NDArray[np.intp],
     assume_feasible: bool = False,
+    maximise_total: bool = False,
 ) -> LpResult:
     """x[k, t] >= 0 for t < window[k], x[k, t] <= power[k] hours[t],
     sum_k x[k, t] <= site_cap[t] (skipped when inf), sum_t x[k, t] <= energy[k].
 
     First maximise each device's energy in `priority` order (earlier results kept as
     lower bounds), then minimise sum p_t x[k, t]. With `assume_feasible`, a single LP with
-    sum_t x[k, t] = energy[k] is solved instead (it must be optimal)."""
+    sum_t x[k, t] = energy[k] is solved instead (it must be optimal). With
+    `maximise_total`, only the most energy all devices can get together is computed
+    (returned as delivered[0])."""
     p = np.asarray(price, dtype=np.float64)
     hrs = np.asarray(hours, dtype=np.float64)
     cap = np.asarray(site_cap, dtype=np.float64)
@@ -77,6 +80,12 @@ def solve_site_lexicographic(
             np.ones(order.size),
         )  # fmt: skip
     all_idx = np.arange(n, dtype=np.int32)
+    if maximise_total:
+        h.changeColsCost(n, all_idx, -np.ones(n))
+        h.run()
+        assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        total = -float(h.getInfo().objective_function_value)
+        return LpResult(np.array([total]), 0.0, np.zeros((m, t_count)))
     if not assume_feasible:
         for k in priority:
             cost = np.where(dev == k, -1.0, 0.0)
@@ -107,3 +116,4 @@ def solve_single(price: FloatArray, caps: FloatArray, energy: float) -> float:
     h.run()
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     return float(h.getInfo().objective_function_value)
+

@@ -45,9 +45,10 @@ def _check_limits(scenario: Scenario, plans: dict[str, Plan]) -> None:
             assert s.energy_kwh > 0.0
             assert s.start >= scenario.now
             assert s.power_kw <= request.max_power_kw * (1 + 1e-9)
-    if scenario.limit is not None:
-        for moment in moments:
-            assert _power_at(plans, moment) <= scenario.limit * (1 + 1e-9) + 1e-9
+    for moment in moments:
+        limit = scenario.limit_at(moment)
+        if limit is not None:
+            assert _power_at(plans, moment) <= limit * (1 + 1e-9) + 1e-9
 
 
 def _is_smart(request: ChargeRequest, now: datetime) -> bool:
@@ -73,6 +74,7 @@ def _reference(
     ]
     bounds = {now} | {r.deadline for r in smart if r.deadline is not None}
     bounds |= {p.start for p in scenario.prices} | {p.end for p in scenario.prices}
+    bounds |= {c.start for c in scenario.capacity} | {c.end for c in scenario.capacity}
     cuts = sorted(b for b in bounds if b >= now)
     pieces: list[tuple[datetime, datetime, float]] = []
     for lo, hi in itertools.pairwise(cuts):
@@ -81,7 +83,8 @@ def _reference(
             pieces.append((lo, hi, price[0]))
     hours = np.array([(b - a).total_seconds() / 3600 for a, b, _ in pieces])
     price_arr = np.array([p for *_, p in pieces])
-    limit = scenario.limit if scenario.limit is not None else np.inf
+    limits = [scenario.limit_at(a) for a, _, _ in pieces]
+    limit = np.array([np.inf if v is None else v for v in limits])
     used = {a: 0.0 for a, _, _ in pieces}
     for r in normal:
         for slot in plans[r.device].slots:
@@ -126,7 +129,9 @@ def _check_against_highs(scenario: Scenario, plans: dict[str, Plan]) -> None:
 @settings(max_examples=200, deadline=None)
 @given(scenario=scenarios())
 def test_plan_never_exceeds_device_or_gateway_limit(scenario: Scenario) -> None:
-    plans = plan_site(scenario.requests, scenario.prices, scenario.now, scenario.limit)
+    plans = plan_site(
+        scenario.requests, scenario.prices, scenario.now, scenario.limit, scenario.capacity
+    )
     assert set(plans) == {r.device for r in scenario.requests}
     _check_limits(scenario, plans)
 
@@ -134,7 +139,9 @@ def test_plan_never_exceeds_device_or_gateway_limit(scenario: Scenario) -> None:
 @settings(max_examples=200, deadline=None)
 @given(scenario=scenarios(smart_only=True))
 def test_gateway_plan_cost_equals_highs_lexicographic_optimum(scenario: Scenario) -> None:
-    plans = plan_site(scenario.requests, scenario.prices, scenario.now, scenario.limit)
+    plans = plan_site(
+        scenario.requests, scenario.prices, scenario.now, scenario.limit, scenario.capacity
+    )
     _check_limits(scenario, plans)
     _check_against_highs(scenario, plans)
 
@@ -142,7 +149,31 @@ def test_gateway_plan_cost_equals_highs_lexicographic_optimum(scenario: Scenario
 @settings(max_examples=150, deadline=None)
 @given(scenario=scenarios(limited=True))
 def test_smart_devices_are_optimal_in_what_normal_devices_leave(scenario: Scenario) -> None:
-    plans = plan_site(scenario.requests, scenario.prices, scenario.now, scenario.limit)
+    plans = plan_site(
+        scenario.requests, scenario.prices, scenario.now, scenario.limit, scenario.capacity
+    )
+    _check_limits(scenario, plans)
+    _check_against_highs(scenario, plans)
+
+
+@settings(max_examples=60, deadline=None)
+@given(scenario=scenarios(max_devices=50, smart_only=True, real_sites=True))
+def test_real_sites_with_up_to_50_cars_are_lexicographically_optimal(scenario: Scenario) -> None:
+    """Any number of devices (the flow method above 6), a capacity that varies, mixed slot
+    lengths, prices that start after now, deadlines inside slots: HiGHS agrees."""
+    plans = plan_site(
+        scenario.requests, scenario.prices, scenario.now, scenario.limit, scenario.capacity
+    )
+    _check_limits(scenario, plans)
+    _check_against_highs(scenario, plans)
+
+
+@settings(max_examples=40, deadline=None)
+@given(scenario=scenarios(max_devices=50, real_sites=True, limited=True))
+def test_real_sites_with_normal_cars_stay_within_every_limit(scenario: Scenario) -> None:
+    plans = plan_site(
+        scenario.requests, scenario.prices, scenario.now, scenario.limit, scenario.capacity
+    )
     _check_limits(scenario, plans)
     _check_against_highs(scenario, plans)
 

@@ -12,7 +12,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from evcharge.charging_info.models import ChargingInformation
 from evcharge.errors import Conflict, Invalid
 from evcharge.orders.models import ChargeOrder
-from evcharge.planning.site import MAX_SMART_DEVICES as MAX_DEVICES_PER_GATEWAY
 from evcharge.plans import service as plans
 from evcharge.plans.context import PlanContext
 from evcharge.registry import schemas
@@ -134,7 +133,6 @@ async def put_device(
     }
     created = device is None
     if device is None:
-        await _room_for_a_device(session, chain.gateway.id, path)
         await _id_is_free(session, ChargingDevice, body.id, "EV charging device")
         device = ChargingDevice(
             id=body.id or uuid.uuid4(), gateway_id=chain.gateway.id, number=path.device, **fields
@@ -148,19 +146,6 @@ async def put_device(
     if not created:
         await plans.replan_gateways(session, [chain.gateway.id], planning)
     return Chain(chain.customer, chain.contract, chain.gateway, device), created
-
-
-async def _room_for_a_device(session: AsyncSession, gateway_id: uuid.UUID, path: Path) -> None:
-    # The site planner is exact by enumerating subsets of a gateway's devices, so a
-    # gateway holds at most MAX_DEVICES_PER_GATEWAY (a home, not a car park).
-    total, _ = await count_children(
-        session, ChargingDevice.gateway_id, ChargingDevice.number, gateway_id
-    )
-    if total >= MAX_DEVICES_PER_GATEWAY:
-        raise Conflict(
-            f"{path.name(3)} already has {total} EV charging devices, "
-            f"the most one gateway can hold ({MAX_DEVICES_PER_GATEWAY})."
-        )
 
 
 CHILDREN: dict[int, list[tuple[Any, Any, str]]] = {
