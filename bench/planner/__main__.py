@@ -262,7 +262,7 @@ def bench_large_sites(hourly: FloatArray, rng: np.random.Generator) -> None:
         ours: list[float] = []
         for _ in range(ROUNDS):
             args = (price, hours, cap, power, window, energy, order)
-            seconds, (x, y) = timed(lambda args=args: solve_site_flow(*args))  # type: ignore[misc]
+            seconds, (x, y) = timed(lambda args=args: solve_site_flow(*args))
             ours.append(round(seconds, 3))
         cost = float((x.sum(axis=0) * price).sum())
         highs: list[float] = []
