@@ -28,6 +28,7 @@ from evcharge.plans.context import system_clock
 from evcharge.plans.router import router as plans_router
 from evcharge.prices.router import router as prices_router
 from evcharge.registry.router import router as registry_router
+from evcharge.sites.router import router as sites_router
 
 DESCRIPTION = """
 evcharge serves two ASP.NET-era API families exactly as their clients expect:
@@ -77,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         plans_router,
         prices_router,
         orders_router,
+        sites_router,
     ]
     for router in routers:
         app.include_router(router)

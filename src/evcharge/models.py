@@ -7,9 +7,11 @@ from evcharge.orders.models import ChargeOrder
 from evcharge.plans.models import ChargePlan
 from evcharge.prices.models import PriceArea, PriceSlotRow
 from evcharge.registry.models import ChargingDevice, Contract, Customer, Gateway
+from evcharge.sites.models import CapacitySlot, MeterReading
 
 __all__ = [
     "ApiKey",
+    "CapacitySlot",
     "ChargeOrder",
     "ChargePlan",
     "ChargingDevice",
@@ -17,6 +19,7 @@ __all__ = [
     "Contract",
     "Customer",
     "Gateway",
+    "MeterReading",
     "PriceArea",
     "PriceSlotRow",
     "metadata",

@@ -98,7 +98,7 @@ async def put_gateway(
             setattr(gateway, key, value)
         await session.flush()
     if not created:
-        await plans.replan_gateways(session, [gateway.id], planning)
+        await plans.replan_gateways(session, [gateway.id], planning, trigger="Gateway")
     return Chain(chain.customer, chain.contract, gateway), created
 
 
@@ -144,7 +144,7 @@ async def put_device(
             setattr(device, key, value)
         await session.flush()
     if not created:
-        await plans.replan_gateways(session, [chain.gateway.id], planning)
+        await plans.replan_gateways(session, [chain.gateway.id], planning, trigger="Device")
     return Chain(chain.customer, chain.contract, chain.gateway, device), created
 
 
