@@ -116,4 +116,3 @@ def solve_single(price: FloatArray, caps: FloatArray, energy: float) -> float:
     h.run()
     assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
     return float(h.getInfo().objective_function_value)
-

@@ -91,11 +91,13 @@ async def create(
         battery_level=body.battery_level,
         fully_charged_by=body.fully_charged_by,
         customer_ref=customer_ref,
+        # The app's clock (tests inject one): meter readings are counted from this time.
+        created=planning.now,
     )
     session.add(row)
     await session.flush()
     assert chain.gateway is not None
-    await plans.replan_gateways(session, [chain.gateway.id], planning)
+    await plans.replan_gateways(session, [chain.gateway.id], planning, devices=[chain.device.id])
     return to_wire(row, path)
 
 

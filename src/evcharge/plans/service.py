@@ -4,13 +4,14 @@ their plans are stored; reading a plan never recomputes it."""
 from __future__ import annotations
 
 import dataclasses
+import math
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select
+from sqlalchemy import and_, delete, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -28,6 +29,7 @@ from evcharge.prices.repository import known_prices
 from evcharge.registry.models import ChargingDevice, Gateway
 from evcharge.registry.paths import Path
 from evcharge.registry.repository import resolve
+from evcharge.sites.models import CapacitySlot
 from evcharge.sites.repository import capacity_for_planning, readings_since
 
 DEFAULT_HORIZON = timedelta(hours=48)
@@ -97,7 +99,8 @@ def _row(
             {
                 "start": s.start.isoformat(),
                 "end": s.end.isoformat(),
-                "power_kw": round(s.power_kw, 6),
+                # Rounded down: the devices' powers never add up past a site limit.
+                "power_kw": math.floor(s.power_kw * 1e6 + 1e-3) / 1e6,
                 "energy_kwh": round(s.energy_kwh, 6),
                 "price": round(s.price, 6),
             }
@@ -129,16 +132,36 @@ async def replan_gateways(
     gateway_ids: Sequence[uuid.UUID],
     context: PlanContext,
     trigger: str = "ChargingInformation",
+    devices: Sequence[uuid.UUID] | None = None,
 ) -> list[dict[str, Any]]:
     """Plan every device of these gateways that has charging information; store the plans
     (and drop those of devices that no longer have any). Returns the stored rows.
-    `trigger` is stored with each plan: why it was computed."""
+    `trigger` is stored with each plan: why it was computed. `devices`: only these
+    changed; on a gateway without a shared limit (no MaxPowerKw, no capacity slots) the
+    other devices' plans cannot change, so only these are replanned."""
     stored: list[dict[str, Any]] = []
     for first in range(0, len(gateway_ids), CHUNK):
         chunk = gateway_ids[first : first + CHUNK]
         await lock_gateways(session, chunk)
-        stored += await _replan_chunk(session, chunk, context, trigger)
+        only = None
+        if (
+            devices is not None
+            and len(chunk) == 1
+            and not await _has_shared_limit(session, chunk[0])
+        ):
+            only = list(devices)
+        stored += await _replan_chunk(session, chunk, context, trigger, only)
     return stored
+
+
+async def _has_shared_limit(session: AsyncSession, gateway_id: uuid.UUID) -> bool:
+    limit = await session.scalar(select(Gateway.max_power_kw).where(Gateway.id == gateway_id))
+    if limit is not None:
+        return True
+    slot = await session.scalar(
+        select(CapacitySlot.start).where(CapacitySlot.gateway_id == gateway_id).limit(1)
+    )
+    return slot is not None
 
 
 def _expired(now: datetime, request: ChargeRequest, done: Progress) -> Plan | None:
@@ -170,6 +193,7 @@ async def _replan_chunk(
     gateway_ids: Sequence[uuid.UUID],
     context: PlanContext,
     trigger: str,
+    only: Sequence[uuid.UUID] | None = None,
 ) -> list[dict[str, Any]]:
     version = aliased(ChargingInformation)
     newest = (
@@ -191,6 +215,7 @@ async def _replan_chunk(
             ),
         )
         .where(Gateway.id.in_(gateway_ids))
+        .where(true() if only is None else ChargingDevice.id.in_(only))
         # Equal deadlines are served in DeviceAssetId order (docs/planner.md).
         .order_by(Gateway.id, ChargingDevice.number)
     )

@@ -165,7 +165,9 @@ async def post_meter_reading(
     row = await record_meter_reading(
         session, chain.device.id, body.timestamp, body.energy_kwh, body.soc, "api", planning.now
     )
-    await plans.replan_gateways(session, [chain.gateway.id], planning, trigger="MeterReading")
+    await plans.replan_gateways(
+        session, [chain.gateway.id], planning, trigger="MeterReading", devices=[chain.device.id]
+    )
     return schemas.MeterReadingOut(
         device_asset_id=path.device,
         timestamp=row.timestamp,
