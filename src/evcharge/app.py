@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -29,6 +31,7 @@ from evcharge.plans.router import router as plans_router
 from evcharge.prices.router import router as prices_router
 from evcharge.registry.router import router as registry_router
 from evcharge.sites.router import router as sites_router
+from evcharge.sites.schedule import ScheduleState, run_schedule
 
 DESCRIPTION = """
 evcharge serves two ASP.NET-era API families exactly as their clients expect:
@@ -55,7 +58,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Everything built at start-up lives as long as the process: keep it out of the
         # garbage collector's full passes, which otherwise stall requests (p99).
         gc.freeze()
+        stop = asyncio.Event()
+        task = None
+        if settings.schedule_enabled:
+            # The clock is looked up on every tick: tests replace app.state.clock.
+            schedule = run_schedule(
+                settings, engine, app.state.sessions, _app_clock(app), app.state.schedule, stop
+            )
+            task = asyncio.create_task(schedule)
         yield
+        stop.set()
+        if task is not None:
+            await task
         await engine.dispose()
 
     app = FastAPI(
@@ -69,6 +83,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.clock = system_clock
+    app.state.schedule = ScheduleState()
     app.state.authenticator = Authenticator(settings, engine)
 
     routers = [
@@ -97,6 +112,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(logs.RequestLog)
     _document_bodies(app)
     return app
+
+
+def _app_clock(app: FastAPI) -> Callable[[], datetime]:
+    def now() -> datetime:
+        value: datetime = app.state.clock()
+        return value
+
+    return now
 
 
 def _document_bodies(app: FastAPI) -> None:

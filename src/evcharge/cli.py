@@ -92,6 +92,39 @@ def serve(
     )
 
 
+@app.command()
+def worker() -> None:
+    """Run only the replanning schedule (no HTTP), for deployments that separate it; any
+    number may run: one leads, the others take over when it stops."""
+    import signal
+
+    from evcharge.db import create_engine, session_factory
+    from evcharge.migrations import SchemaBehind, require_current
+    from evcharge.plans.context import system_clock
+    from evcharge.sites.schedule import ScheduleState, run_schedule
+
+    settings = _settings()
+
+    async def main() -> None:
+        engine = create_engine(settings)
+        try:
+            await require_current(engine)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await run_schedule(
+                settings, engine, session_factory(engine), system_clock, ScheduleState(), stop
+            )
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(main())
+    except SchemaBehind as exc:
+        raise _fail(str(exc)) from None
+
+
 def _http_protocol() -> type | str:
     """uvicorn's httptools protocol with a header timeout; plain "auto" without httptools."""
     try:

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     body_timeout_seconds: float = Field(default=30.0, gt=0)
     keep_alive_seconds: int = Field(default=5, ge=1)
     header_timeout_seconds: float = Field(default=10.0, gt=0)
+    # The replanning schedule (docs/sites.md): `serve` runs it unless disabled; one
+    # process leads, the others poll every interval and take over when it dies.
+    schedule_enabled: bool = True
+    schedule_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
 
     @field_validator("database_url")
     @classmethod

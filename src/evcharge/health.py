@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
@@ -12,9 +13,16 @@ router = APIRouter(tags=["operations"])
 
 
 @router.get("/healthz")
-async def healthz() -> JSONResponse:
-    """The process is alive (no dependency checked)."""
-    return JSONResponse({"status": "ok"})
+async def healthz(request: Request) -> JSONResponse:
+    """The process is alive (no dependency checked); `schedule` says whether this process
+    runs the replanning schedule (leader), waits to take it over (standby) or has it off."""
+    settings = request.app.state.settings
+    state = getattr(request.app.state, "schedule", None)
+    if not settings.schedule_enabled or state is None:
+        schedule = "off"
+    else:
+        schedule = "leader" if state.leading else "standby"
+    return JSONResponse({"status": "ok", "schedule": schedule, "pid": os.getpid()})
 
 
 @router.get("/readyz", responses={503: {"description": "The database is not reachable."}})
