@@ -51,6 +51,8 @@ class Settings(BaseSettings):
     # process leads, the others poll every interval and take over when it dies.
     schedule_enabled: bool = True
     schedule_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # ENTSO-E Transparency Platform token for `evcharge prices fetch`.
+    entsoe_token: SecretStr | None = None
 
     @field_validator("database_url")
     @classmethod
