@@ -153,7 +153,8 @@ async def test_a_gateway_with_1000_devices_is_registered_and_planned_over_http(
     for r in rows:
         for s in r.slots:
             total[s["start"]] += s["power_kw"]
-    assert max(total.values()) <= 2500 * (1 + 1e-9)
+    # Powers are stored with 6 decimals: 1,000 of them may round up by 5e-7 kW each.
+    assert max(total.values()) <= 2500 + count * 5e-7
     assert max(total.values()) > 2400  # the limit binds in the cheap hours
     short = [r for r in rows if not r.target_reached]
     assert all("missing" in (r.reason or "") for r in short)

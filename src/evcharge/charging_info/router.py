@@ -24,6 +24,7 @@ from evcharge.compat.webapi import bind, body_doc, errors_doc, read_body, reply
 from evcharge.db import Session
 from evcharge.plans.context import Planning
 from evcharge.registry.paths import DevicePath
+from evcharge.registry.repository import resolve
 
 # A customer key may POST its own devices' charging information (what the home app
 # does); clearing the history is an admin step before deleting the device.
@@ -81,6 +82,7 @@ async def patch_smart_charge(
     """eSmart's partial update (JSON merge-patch): the fields sent replace the current
     charging information's (null clears one), a new version is stored and the gateway
     replanned; 404 while the device has no charging information."""
+    await resolve(session, path, depth=4)  # a missing device is a 404 before any body check
     kind, charset = media_type(request)
     if kind not in MERGE_PATCH_TYPES:
         raise UnsupportedMediaType(kind)

@@ -4,7 +4,6 @@ their plans are stored; reading a plan never recomputes it."""
 from __future__ import annotations
 
 import dataclasses
-import math
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
@@ -99,8 +98,7 @@ def _row(
             {
                 "start": s.start.isoformat(),
                 "end": s.end.isoformat(),
-                # Rounded down: the devices' powers never add up past a site limit.
-                "power_kw": math.floor(s.power_kw * 1e6 + 1e-3) / 1e6,
+                "power_kw": round(s.power_kw, 6),
                 "energy_kwh": round(s.energy_kwh, 6),
                 "price": round(s.price, 6),
             }
