@@ -63,12 +63,21 @@ def _check_plausible(body: EvChargingInformationReq) -> None:
         raise Invalid(errors={"request.NetBatterySize": [problem]})
 
 
+async def _lock(session: AsyncSession, path: Path) -> Chain:
+    """The device's chain, locked in the order of every write that replans: the gateway,
+    then its devices (404 naming the first missing level)."""
+    chain = await resolve(session, path, depth=4)
+    assert chain.gateway is not None and chain.device is not None
+    await plans.lock_gateways(session, [chain.gateway.id], [chain.device.id])
+    return chain
+
+
 async def create(
     session: AsyncSession, path: Path, body: EvChargingInformationReq, planning: PlanContext
 ) -> EvChargingInfo:
     """Store a new version of the device's charging information; it becomes current and
     the device's gateway is replanned."""
-    chain = await resolve(session, path, depth=4, lock=True)
+    chain = await _lock(session, path)
     assert chain.device is not None
     customer_ref = _check_ids(body, chain, path)
     _check_plausible(body)
@@ -122,10 +131,7 @@ async def patch(
     """JSON merge-patch of the current charging information: the fields sent replace the
     current ones (null clears one), the others are kept; the result is a new version
     (same binding rules as the seed endpoint) and the gateway is replanned."""
-    chain = await resolve(session, path, depth=3)
-    assert chain.gateway is not None
-    await plans.lock_gateways(session, [chain.gateway.id])
-    chain = await resolve(session, path, depth=4, lock=True)
+    chain = await _lock(session, path)
     assert chain.device is not None and chain.gateway is not None
     current = await session.scalar(
         select(ChargingInformation)
@@ -225,7 +231,7 @@ async def one(session: AsyncSession, path: Path, info_id: uuid.UUID) -> EvChargi
 async def clear(session: AsyncSession, path: Path, planning: PlanContext) -> int:
     """Delete every version (an explicit request, never a cascade) and so the device's
     plan; returns how many versions went."""
-    chain = await resolve(session, path, depth=4, lock=True)
+    chain = await _lock(session, path)
     assert chain.device is not None
     result = await session.execute(
         delete(ChargingInformation).where(ChargingInformation.device_id == chain.device.id)

@@ -107,9 +107,15 @@ def _row(
     }
 
 
-async def lock_gateways(session: AsyncSession, gateway_ids: Sequence[uuid.UUID]) -> None:
-    """The lock order of every write that replans: the gateway rows, then their devices,
-    each by id (PostgreSQL row locks; SQLite's BEGIN IMMEDIATE already serialises writers)."""
+async def lock_gateways(
+    session: AsyncSession,
+    gateway_ids: Sequence[uuid.UUID],
+    devices: Sequence[uuid.UUID] | None = None,
+) -> None:
+    """The lock order of every write that replans: the gateway rows, then devices, each
+    by id — `devices` only, or all the gateways' devices (PostgreSQL row locks; SQLite's
+    BEGIN IMMEDIATE already serialises writers). Writers that replan a gateway all take
+    its row first, so they queue there and never deadlock on device rows."""
     bind = session.get_bind()
     if bind.dialect.name == "sqlite" or not gateway_ids:
         return
@@ -117,11 +123,13 @@ async def lock_gateways(session: AsyncSession, gateway_ids: Sequence[uuid.UUID])
     await session.execute(
         select(Gateway.id).where(Gateway.id.in_(ids)).order_by(Gateway.id).with_for_update()
     )
+    which = (
+        ChargingDevice.gateway_id.in_(ids)
+        if devices is None
+        else ChargingDevice.id.in_(sorted(set(devices)))
+    )
     await session.execute(
-        select(ChargingDevice.id)
-        .where(ChargingDevice.gateway_id.in_(ids))
-        .order_by(ChargingDevice.id)
-        .with_for_update()
+        select(ChargingDevice.id).where(which).order_by(ChargingDevice.id).with_for_update()
     )
 
 
@@ -153,13 +161,12 @@ async def replan_gateways(
 
 
 async def _has_shared_limit(session: AsyncSession, gateway_id: uuid.UUID) -> bool:
-    limit = await session.scalar(select(Gateway.max_power_kw).where(Gateway.id == gateway_id))
-    if limit is not None:
-        return True
-    slot = await session.scalar(
-        select(CapacitySlot.start).where(CapacitySlot.gateway_id == gateway_id).limit(1)
-    )
-    return slot is not None
+    """A MaxPowerKw or any capacity slot (one round trip)."""
+    slots = select(CapacitySlot.start).where(CapacitySlot.gateway_id == gateway_id).exists()
+    row = (
+        await session.execute(select(Gateway.max_power_kw, slots).where(Gateway.id == gateway_id))
+    ).first()
+    return row is not None and (row[0] is not None or bool(row[1]))
 
 
 def _expired(now: datetime, request: ChargeRequest, done: Progress) -> Plan | None:
@@ -227,8 +234,10 @@ async def _replan_chunk(
             sites[gateway.id].append((device, info))
 
     prices = await _prices_by_area(session, gateways.values(), sites, context.now)
-    capacity = await capacity_for_planning(
-        session, list(sites), context.now, context.now + MAX_HORIZON
+    capacity = (
+        await capacity_for_planning(session, list(sites), context.now, context.now + MAX_HORIZON)
+        if only is None  # replanning some devices only: the gateway has no capacity slots
+        else {}
     )
     meters = await readings_since(
         session, {device.id: info.created for members in sites.values() for device, info in members}

@@ -70,6 +70,8 @@ async def readings_since(
     for row in rows:
         if row.timestamp > since[row.device_id]:
             found[row.device_id].append(row)
+    if not found:
+        return found  # nothing counted since: no baseline needed
     # The baseline: the newest reading at or before each device's time (looked for in
     # the day before it; without one, counting starts at the first reading after it).
     candidates = await session.execute(

@@ -161,7 +161,7 @@ async def post_meter_reading(
     """Store a reading and replan the device's gateway (its plan follows what was charged)."""
     chain = await resolve(session, path, depth=4)
     assert chain.gateway is not None and chain.device is not None and path.device is not None
-    await plans.lock_gateways(session, [chain.gateway.id])
+    await plans.lock_gateways(session, [chain.gateway.id], [chain.device.id])
     row = await record_meter_reading(
         session, chain.device.id, body.timestamp, body.energy_kwh, body.soc, "api", planning.now
     )
