@@ -10,8 +10,9 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, true
+from sqlalchemy import and_, delete, event, insert, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session as OrmSession
 from sqlalchemy.orm import aliased
 
 from evcharge.charging_info.models import ChargingInformation
@@ -107,6 +108,17 @@ def _row(
     }
 
 
+#: session.info key: the rows this transaction has locked already (a lock is held until
+#: commit or rollback, and a session is one unit of work).
+_LOCKS = "evcharge.locked"
+
+
+@event.listens_for(OrmSession, "after_commit")
+@event.listens_for(OrmSession, "after_rollback")
+def _locks_released(session: OrmSession) -> None:
+    session.info.pop(_LOCKS, None)
+
+
 async def lock_gateways(
     session: AsyncSession,
     gateway_ids: Sequence[uuid.UUID],
@@ -119,15 +131,24 @@ async def lock_gateways(
     bind = session.get_bind()
     if bind.dialect.name == "sqlite" or not gateway_ids:
         return
+    held = session.info.setdefault(_LOCKS, {"gateways": set(), "all": set(), "devices": set()})
     ids = sorted(set(gateway_ids))
-    await session.execute(
-        select(Gateway.id).where(Gateway.id.in_(ids)).order_by(Gateway.id).with_for_update()
-    )
-    which = (
-        ChargingDevice.gateway_id.in_(ids)
-        if devices is None
-        else ChargingDevice.id.in_(sorted(set(devices)))
-    )
+    if not set(ids) <= held["gateways"]:
+        await session.execute(
+            select(Gateway.id).where(Gateway.id.in_(ids)).order_by(Gateway.id).with_for_update()
+        )
+        held["gateways"].update(ids)
+    if devices is None:
+        if set(ids) <= held["all"]:
+            return
+        which = ChargingDevice.gateway_id.in_(ids)
+        held["all"].update(ids)
+    else:
+        wanted = set(devices) - held["devices"]
+        if not wanted:
+            return
+        which = ChargingDevice.id.in_(sorted(wanted))
+        held["devices"].update(wanted)
     await session.execute(
         select(ChargingDevice.id).where(which).order_by(ChargingDevice.id).with_for_update()
     )
