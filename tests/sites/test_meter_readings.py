@@ -3,6 +3,7 @@ nothing, a plan past its deadline expires."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -114,3 +115,32 @@ async def test_meter_readings_are_checked_and_idempotent(
         device_path(device=9) + "/meterreadings", json={"Timestamp": at.isoformat(), "EnergyKwh": 1}
     )
     assert missing.status_code == 404
+
+
+async def test_record_meter_reading_is_the_store_other_sources_feed(
+    client: httpx.AsyncClient, app: FastAPI, clock: datetime
+) -> None:
+    """What OCPP MeterValues call: stored with its source, counted by the next replan."""
+    from decimal import Decimal
+
+    from evcharge.db import unit_of_work
+    from evcharge.sites.service import record_meter_reading
+
+    device = await register_device(client, price_area="BE")
+    await put_prices(client, "BE", hourly_prices(DAY, PRICES))
+    await reading(client, clock - timedelta(minutes=1), 10.0)
+    await client.post(device_path(), json=smart(level=20))
+    async with unit_of_work(app.state.sessions) as session:
+        stored = await record_meter_reading(
+            session,
+            uuid.UUID(device["Id"]),
+            clock + timedelta(minutes=1),
+            Decimal(15),
+            None,
+            "ocpp",
+        )
+        assert stored.source == "ocpp"
+    app.state.clock = lambda: clock + timedelta(minutes=2)
+    await reading(client, clock + timedelta(minutes=2), 16.0)
+    plan = await get_plan(client)
+    assert plan["EnergyChargedKwh"] == 6

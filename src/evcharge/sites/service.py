@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from sqlalchemy import delete, insert
@@ -124,11 +124,14 @@ async def record_meter_reading(
     energy_kwh: Decimal,
     soc: Decimal | None,
     source: str,
-    received: datetime,
+    received: datetime | None = None,
 ) -> MeterReading:
     """Store what a device reported (the HTTP endpoint and OCPP MeterValues both call
     this; it does not replan: callers replan, or leave it to the schedule). The same
-    reading twice is stored once; a different one at the same Timestamp is a 409."""
+    reading twice is stored once; a different one at the same Timestamp is a 409.
+    `energy_kwh` is the register (kWh from the grid), `soc` the car's %, `source` e.g.
+    "api" or "ocpp"; `received` defaults to the system clock."""
+    received = received or datetime.now(UTC)
     if timestamp > received + FUTURE_TOLERANCE:
         raise Invalid(errors={"request.Timestamp": [f"Timestamp {timestamp} is in the future."]})
     existing = await session.get(MeterReading, (device_id, timestamp))
