@@ -22,6 +22,18 @@ class LpResult:
     x: FloatArray  # (m, T)
 
 
+def _run(h: highspy.Highs) -> None:
+    """Solve; a long lexicographic sequence of warm starts can leave HiGHS in a state it
+    cannot finish from (status not optimal): then solve the same model from scratch."""
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        h.clearSolver()
+        h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal, h.modelStatusToString(
+        h.getModelStatus()
+    )
+
+
 def _new() -> highspy.Highs:
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
@@ -82,22 +94,20 @@ def solve_site_lexicographic(
     all_idx = np.arange(n, dtype=np.int32)
     if maximise_total:
         h.changeColsCost(n, all_idx, -np.ones(n))
-        h.run()
-        assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+        _run(h)
         total = -float(h.getInfo().objective_function_value)
         return LpResult(np.array([total]), 0.0, np.zeros((m, t_count)))
     if not assume_feasible:
         for k in priority:
             cost = np.where(dev == k, -1.0, 0.0)
             h.changeColsCost(n, all_idx, cost)
-            h.run()
-            assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+            _run(h)
             best = -h.getInfo().objective_function_value
-            floor = max(0.0, best - 1e-9 * max(1.0, best))
+            # Kept as a lower bound, a hair below the optimum (the solver's own tolerance).
+            floor = max(0.0, best - 1e-8 * max(1.0, best))
             h.changeRowBounds(dev_rows[int(k)], floor, float(e[int(k)]))
     h.changeColsCost(n, all_idx, p[slot])
-    h.run()
-    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    _run(h)
     values = np.asarray(h.getSolution().col_value, dtype=np.float64)
     x = np.zeros((m, t_count))
     if n:
