@@ -104,7 +104,7 @@ def solve_site_lexicographic(
             _run(h)
             best = -h.getInfo().objective_function_value
             # Kept as a lower bound, a hair below the optimum (the solver's own tolerance).
-            floor = max(0.0, best - 1e-8 * max(1.0, best))
+            floor = max(0.0, best - 1e-7 * max(1.0, best))
             h.changeRowBounds(dev_rows[int(k)], floor, float(e[int(k)]))
     h.changeColsCost(n, all_idx, p[slot])
     _run(h)

@@ -120,7 +120,8 @@ def _check_against_highs(scenario: Scenario, plans: dict[str, Plan]) -> None:
         ours += plan_cost_by(plan, request.deadline)
         feasible = best >= request.energy_kwh * (1 - 1e-7) - 1e-7
         if feasible:  # delivers the energy whenever that is feasible
-            assert got == pytest.approx(request.energy_kwh, rel=1e-7, abs=1e-7)
+            # (abs as above: a request of a few micro-kWh split over many pieces is float dust)
+            assert got == pytest.approx(request.energy_kwh, rel=1e-7, abs=1e-6)
         else:  # says which car falls short
             assert not plan.target_reached
             assert plan.reason is not None
