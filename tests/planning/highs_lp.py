@@ -34,6 +34,22 @@ def _run(h: highspy.Highs) -> None:
     )
 
 
+def _run_relaxing(h: highspy.Highs, floors: dict[int, float], energy: FloatArray) -> None:
+    """Solve; if the kept optima (row lower bounds) have become infeasible within
+    HiGHS's tolerances, lower them by 1e-8 relative, then 1e-7, and solve again."""
+    h.run()
+    for relax in (1e-8, 1e-7):
+        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            return
+        h.clearSolver()
+        for row, floor in floors.items():
+            h.changeRowBounds(row, max(0.0, floor - relax * max(1.0, floor)), float(energy[row]))
+        h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal, h.modelStatusToString(
+        h.getModelStatus()
+    )
+
+
 def _new() -> highspy.Highs:
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
@@ -92,6 +108,7 @@ def solve_site_lexicographic(
             np.ones(order.size),
         )  # fmt: skip
     all_idx = np.arange(n, dtype=np.int32)
+    floors: dict[int, float] = {}
     if maximise_total:
         h.changeColsCost(n, all_idx, -np.ones(n))
         _run(h)
@@ -101,13 +118,13 @@ def solve_site_lexicographic(
         for k in priority:
             cost = np.where(dev == k, -1.0, 0.0)
             h.changeColsCost(n, all_idx, cost)
-            _run(h)
+            _run_relaxing(h, floors, e)
             best = -h.getInfo().objective_function_value
             # Kept as a lower bound, a hair below the optimum (the solver's own tolerance).
-            floor = max(0.0, best - 1e-7 * max(1.0, best))
-            h.changeRowBounds(dev_rows[int(k)], floor, float(e[int(k)]))
+            floors[int(k)] = max(0.0, best - 1e-9 * max(1.0, best))
+            h.changeRowBounds(dev_rows[int(k)], floors[int(k)], float(e[int(k)]))
     h.changeColsCost(n, all_idx, p[slot])
-    _run(h)
+    _run_relaxing(h, floors, e)
     values = np.asarray(h.getSolution().col_value, dtype=np.float64)
     x = np.zeros((m, t_count))
     if n:

@@ -246,6 +246,8 @@ def solve_site(
     """One gateway (arrays (T,) and (m,)): the subset method for a few devices, the flow
     method for more. Returns x (m, T) and y (m,) (x[None] and y[None] of solve_site_lp)."""
     if power.shape[0] <= SUBSET_METHOD_MAX_DEVICES:
+        # No limit (inf) next to finite limits: the devices' own sum is the same limit.
+        site_cap = np.minimum(np.maximum(site_cap, 0.0), np.maximum(power, 0.0).sum() * hours)
         x, y = solve_site_lp(
             price[None, :], hours[None, :], site_cap[None, :], power[None, :],
             window[None, :], energy[None, :], priority[None, :],
