@@ -33,6 +33,10 @@ hypothesis.settings.register_profile("evcharge", deadline=None)
 hypothesis.settings.load_profile("evcharge")
 
 POSTGRES_URL = os.environ.get("EVCHARGE_TEST_POSTGRES_URL", "")
+
+# In-process test apps do not run the background replanning schedule (tests call its
+# rounds themselves); servers started as processes (tests.test_cli.environment) do.
+os.environ.setdefault("EVCHARGE_SCHEDULE_ENABLED", "false")
 BACKENDS = ["sqlite", "postgresql"] if POSTGRES_URL else ["sqlite"]
 
 

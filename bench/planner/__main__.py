@@ -5,6 +5,9 @@ Belgian 2023 day-ahead prices, so every problem has its own prices, ties include
 
 1. 100,000 single-device Smart plans with `plan_many`.
 2. 10,000 gateways with 1-4 devices each (shared site limit) with `solve_site_lp`.
+3. One gateway with 50, 200 and 1,000 Smart devices (a depot: its connection minus a
+   base load that varies per slot), exact site plan with `solve_site_flow`; HiGHS solves
+   the same gateway (most energy in total, then the least cost for our energies).
 
 Each is also solved by HiGHS (the same LP) on a random subset; the HiGHS time per
 problem is scaled to the full workload. Costs are compared on that subset.
@@ -32,6 +35,7 @@ from evcharge.planning import (
     energy_needed,
     plan_many,
     plan_site,
+    solve_site_flow,
     solve_site_lp,
 )
 
@@ -237,6 +241,60 @@ def bench_sites(hourly: FloatArray, rng: np.random.Generator) -> None:
     )
 
 
+LARGE_SITES = (50, 200, 1_000)
+LARGE_TARGET_S = 1.0
+
+
+def bench_large_sites(hourly: FloatArray, rng: np.random.Generator) -> None:
+    """One gateway, many cars: a depot whose connection (0.35 x 11 kW per charger) minus a
+    base load (20-40 %, varying per slot) is shared; cars plugged in with random deadlines
+    between 6 h and 48 h (quarter-hour edges), 7.4/11/22 kW, 2-60 kWh needed."""
+    print("large gateways (solve_site_flow, one gateway, 192 slots; HiGHS: same LPs)")
+    for m in LARGE_SITES:
+        price = price_windows(hourly, 1, rng)[0]
+        hours = np.full(SLOTS, QUARTER)
+        base = rng.uniform(0.2, 0.4, SLOTS)
+        cap = m * 11.0 * 0.35 * (1.0 - base) * hours
+        power = rng.choice([7.4, 11.0, 22.0], m)
+        window = rng.integers(24, SLOTS + 1, m).astype(np.intp)
+        energy = rng.uniform(2.0, 60.0, m)
+        order = np.argsort(window, kind="stable")
+        ours: list[float] = []
+        for _ in range(ROUNDS):
+            args = (price, hours, cap, power, window, energy, order)
+            seconds, (x, y) = timed(lambda args=args: solve_site_flow(*args))
+            ours.append(round(seconds, 3))
+        cost = float((x.sum(axis=0) * price).sum())
+        highs: list[float] = []
+        for _ in range(ROUNDS):
+            t0 = time.perf_counter()
+            most = solve_site_lexicographic(
+                price, hours, cap, power, window, energy, order, maximise_total=True
+            ).delivered[0]
+            ref = solve_site_lexicographic(
+                price, hours, cap, power, window, y, order, assume_feasible=True
+            )
+            highs.append(round(time.perf_counter() - t0, 3))
+        t_ours, t_highs = statistics.median(ours), statistics.median(highs)
+        scale = max(abs(ref.cost), 1e-3 * float(np.abs(price).max() * energy.sum()))
+        diff = abs(cost - ref.cost) / scale
+        short = int(np.sum(y < energy * (1 - 1e-9)))
+        within = bool((x <= power[:, None] * hours[None, :] * (1 + 1e-9) + 1e-9).all()) and bool(
+            (x.sum(axis=0) <= cap * (1 + 1e-9) + 1e-9).all()
+        )
+        ok_time = "ok" if m < 1_000 or t_ours <= LARGE_TARGET_S else "MISSED"
+        print(
+            f"  {m:5,} devices: ours {t_ours:7.3f} s  rounds {ours}   HiGHS {t_highs:7.3f} s  "
+            f"speed-up {t_highs / t_ours:5.1f} x"
+        )
+        print(
+            f"      energy {y.sum():10.3f} kWh (HiGHS most {most:10.3f}), {short} cars short; "
+            f"cost diff {diff:.1e} (equal 1e-6 {'ok' if diff <= 1e-6 else 'MISSED'}); "
+            f"limits {'ok' if within else 'BROKEN'}"
+            + (f"; <= {LARGE_TARGET_S:g} s {ok_time}" if m == 1_000 else "")
+        )
+
+
 def brussels_offset(moment: datetime) -> timedelta:
     """CET/CEST (EU rule: summer time from the last Sunday of March to the last Sunday of
     October, switching at 01:00 UTC)."""
@@ -287,6 +345,7 @@ def main() -> None:
     print(f"planner bench: {ROUNDS} rounds, medians; numpy {np.__version__}")
     bench_single(hourly, rng)
     bench_sites(hourly, rng)
+    bench_large_sites(hourly, rng)
     bench_savings(start, end, hourly)
 
 

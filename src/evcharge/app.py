@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import datetime
 from typing import Any
 
 from fastapi import Depends, FastAPI
@@ -34,6 +36,8 @@ from evcharge.plans.context import system_clock
 from evcharge.plans.router import router as plans_router
 from evcharge.prices.router import router as prices_router
 from evcharge.registry.router import router as registry_router
+from evcharge.sites.router import router as sites_router
+from evcharge.sites.schedule import ScheduleState, leader_probe, run_schedule
 
 DESCRIPTION = """
 evcharge serves two ASP.NET-era API families exactly as their clients expect:
@@ -61,7 +65,18 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Everything built at start-up lives as long as the process: keep it out of the
         # garbage collector's full passes, which otherwise stall requests (p99).
         gc.freeze()
+        stop = asyncio.Event()
+        task = None
+        if settings.schedule_enabled:
+            # The clock is looked up on every tick: tests replace app.state.clock.
+            schedule = run_schedule(
+                settings, engine, app.state.sessions, _app_clock(app), app.state.schedule, stop
+            )
+            task = asyncio.create_task(schedule)
         yield
+        stop.set()
+        if task is not None:
+            await task
         await app.state.ocpp.shutdown()
         await app.state.authenticator.close()
         await engine.dispose()
@@ -81,6 +96,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.clock = system_clock
+    app.state.schedule = ScheduleState()
+    app.state.scheduler_leader = leader_probe(settings, engine, app.state.schedule)
     app.state.authenticator = Authenticator(settings, engine)
     app.state.ocpp = CentralSystem(settings, engine, app.state.sessions, lambda: app.state.clock())
 
@@ -93,6 +110,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         orders_router,
         ocpp_router,
         ocpp_id_tags,
+        sites_router,
     ]
     for router in routers:
         app.include_router(router)
@@ -124,6 +142,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(metrics.RequestMetrics)
     _document_bodies(app)
     return app
+
+
+def _app_clock(app: FastAPI) -> Callable[[], datetime]:
+    def now() -> datetime:
+        value: datetime = app.state.clock()
+        return value
+
+    return now
 
 
 def _document_bodies(app: FastAPI) -> None:

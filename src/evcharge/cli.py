@@ -129,6 +129,39 @@ def _serve(settings: Settings) -> None:
     )
 
 
+@app.command()
+def worker() -> None:
+    """Run only the replanning schedule (no HTTP), for deployments that separate it; any
+    number may run: one leads, the others take over when it stops."""
+    import signal
+
+    from evcharge.db import create_engine, session_factory
+    from evcharge.migrations import SchemaBehind, require_current
+    from evcharge.plans.context import system_clock
+    from evcharge.sites.schedule import ScheduleState, run_schedule
+
+    settings = _settings()
+
+    async def main() -> None:
+        engine = create_engine(settings)
+        try:
+            await require_current(engine)
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await run_schedule(
+                settings, engine, session_factory(engine), system_clock, ScheduleState(), stop
+            )
+        finally:
+            await engine.dispose()
+
+    try:
+        asyncio.run(main())
+    except SchemaBehind as exc:
+        raise _fail(str(exc)) from None
+
+
 def _http_protocol() -> type | str:
     """uvicorn's httptools protocol with a header timeout; plain "auto" without httptools."""
     try:
@@ -346,7 +379,9 @@ def prices_import(
     file: Annotated[
         Path,
         typer.Argument(
-            exists=True, dir_okay=False, help="CSV (start,end,price) or JSON (PUT body)."
+            exists=True,
+            dir_okay=False,
+            help="CSV (start,end,price), JSON (PUT body) or ENTSO-E A44 XML.",
         ),
     ],
     area: Annotated[str, typer.Option(help="Price area, e.g. NO1, DE-LU, BE.")],
@@ -361,6 +396,39 @@ def prices_import(
     try:
         body = read_price_file(file, currency)
     except PriceFileError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(
+        _with_database(
+            settings, lambda factory: _store_prices(factory, area.upper(), body, settings)
+        )
+    )
+
+
+@prices_app.command("fetch")
+def prices_fetch(
+    area: Annotated[str, typer.Option(help="Price area (bidding zone), e.g. BE, NL, DE-LU, NO1.")],
+    days: Annotated[
+        int, typer.Option(help="Days from today (UTC) to fetch; tomorrow's arrive ~13:00 CET.")
+    ] = 2,
+) -> None:
+    """Fetch day-ahead prices from the ENTSO-E Transparency Platform (token in
+    EVCHARGE_ENTSOE_TOKEN), store them like an upload and replan the area's gateways."""
+    from datetime import UTC, datetime, timedelta
+
+    from evcharge.prices.entsoe import EntsoeError, fetch_day_ahead
+    from evcharge.prices.files import PriceFileError, entsoe_upload
+
+    settings = _settings()
+    token = settings.entsoe_token.get_secret_value() if settings.entsoe_token else ""
+    if not token:
+        raise _fail("set EVCHARGE_ENTSOE_TOKEN (a Transparency Platform security token)", 2)
+    if not 1 <= days <= 14:
+        raise _fail("--days must be 1 to 14", 2)
+    start = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    try:
+        prices = fetch_day_ahead(token, area, start, start + timedelta(days=days))
+        body = entsoe_upload(prices, None, "ENTSO-E")
+    except (EntsoeError, PriceFileError) as exc:
         raise _fail(str(exc)) from None
     typer.echo(
         _with_database(

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     ocpp_ws_ping_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
     ocpp_ws_ping_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     ocpp_password_scrypt_n: int = Field(default=2**14, ge=2**10, le=2**20)
+    # The replanning schedule (docs/sites.md): `serve` runs it unless disabled; one
+    # process leads, the others poll every interval and take over when it dies.
+    schedule_enabled: bool = True
+    schedule_interval_seconds: float = Field(default=5.0, gt=0, le=3600)
+    # ENTSO-E Transparency Platform token for `evcharge prices fetch`.
+    entsoe_token: SecretStr | None = None
 
     @field_validator("database_url")
     @classmethod

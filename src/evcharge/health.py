@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from functools import lru_cache
 from typing import Any
@@ -67,6 +68,8 @@ async def readiness(app_state: Any) -> tuple[bool, dict[str, Any]]:
 
 
 async def _scheduler(app_state: Any) -> dict[str, Any]:
+    if not app_state.settings.schedule_enabled:
+        return {"leader": None, "state": "off"}
     leader: SchedulerLeader | None = getattr(app_state, "scheduler_leader", None)
     if leader is None:
         return {"leader": None, "state": "not installed"}
@@ -78,9 +81,16 @@ async def _scheduler(app_state: Any) -> dict[str, Any]:
 
 
 @router.get("/healthz")
-async def healthz() -> JSONResponse:
-    """The process is alive (no dependency checked)."""
-    return JSONResponse({"status": "ok"})
+async def healthz(request: Request) -> JSONResponse:
+    """The process is alive (no dependency checked); `schedule` says whether this process
+    runs the replanning schedule (leader), waits to take it over (standby) or has it off."""
+    settings = request.app.state.settings
+    state = getattr(request.app.state, "schedule", None)
+    if not settings.schedule_enabled or state is None:
+        schedule = "off"
+    else:
+        schedule = "leader" if state.leading else "standby"
+    return JSONResponse({"status": "ok", "schedule": schedule, "pid": os.getpid()})
 
 
 @router.get(

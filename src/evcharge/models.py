@@ -17,10 +17,12 @@ from evcharge.orders.models import ChargeOrder
 from evcharge.plans.models import ChargePlan
 from evcharge.prices.models import PriceArea, PriceSlotRow
 from evcharge.registry.models import ChargingDevice, Contract, Customer, Gateway
+from evcharge.sites.models import CapacitySlot, MeterReading
 
 __all__ = [
     "ApiKey",
     "ApiKeyChanges",
+    "CapacitySlot",
     "ChargeOrder",
     "ChargePlan",
     "ChargePointCredential",
@@ -33,6 +35,7 @@ __all__ = [
     "Customer",
     "Gateway",
     "IdTag",
+    "MeterReading",
     "MeterValue",
     "PriceArea",
     "PriceSlotRow",

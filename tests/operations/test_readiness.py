@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 
 import httpx
@@ -10,15 +11,17 @@ from fastapi import FastAPI
 
 from evcharge.app import create_app
 from evcharge.config import Settings
+from evcharge.db import create_engine
 from evcharge.health import schema_state
 from evcharge.migrations import head_revision, upgrade
+from evcharge.sites.schedule import ScheduleState, leader_probe, leadership_for
 
 
 def anonymous(app: FastAPI) -> httpx.AsyncClient:
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
 
-async def test_ready_database_reports_its_schema_and_no_scheduler_yet(app: FastAPI) -> None:
+async def test_ready_database_reports_its_schema_and_a_schedule_turned_off(app: FastAPI) -> None:
     async with anonymous(app) as http:
         response = await http.get("/readyz")
     assert response.status_code == 200
@@ -28,7 +31,8 @@ async def test_ready_database_reports_its_schema_and_no_scheduler_yet(app: FastA
         "revision": head_revision(),
         "expected": head_revision(),
     }
-    assert body["scheduler"] == {"leader": None, "state": "not installed"}
+    # In-process test apps run without the schedule (tests/conftest.py).
+    assert body["scheduler"] == {"leader": None, "state": "off"}
 
 
 async def test_a_schema_behind_is_not_ready_and_says_which_command_fixes_it(
@@ -61,6 +65,8 @@ async def test_the_scheduler_leader_is_reported_as_the_scheduler_says(app: FastA
     async def nobody() -> str | None:
         return None
 
+    original = app.state.scheduler_leader
+    app.state.settings = app.state.settings.model_copy(update={"schedule_enabled": True})
     try:
         async with anonymous(app) as http:
             app.state.scheduler_leader = leader
@@ -68,7 +74,28 @@ async def test_the_scheduler_leader_is_reported_as_the_scheduler_says(app: FastA
             app.state.scheduler_leader = nobody
             unled = await http.get("/readyz")
     finally:
-        del app.state.scheduler_leader
+        app.state.scheduler_leader = original
+        app.state.settings = app.state.settings.model_copy(update={"schedule_enabled": False})
     assert led == {"leader": "host-a:4242", "state": "led"}
     assert unled.status_code == 200  # requests are still served without a leader
     assert unled.json()["scheduler"] == {"leader": None, "state": "no leader"}
+
+
+async def test_the_leader_probe_sees_a_file_lock_held_by_another_process(tmp_path: Path) -> None:
+    """SQLite: whoever holds `<db>.schedule.lock` leads; the probe tells it apart from
+    nobody and from this process."""
+    url = f"sqlite:///{tmp_path / 'led.db'}"
+    settings = Settings(database_url=url, log_level="error", schedule_enabled=True)
+    engine = create_engine(settings)
+    state = ScheduleState()
+    probe = leader_probe(settings, engine, state)
+    leadership = leadership_for(settings, engine)
+    try:
+        assert await probe() is None
+        assert await leadership.try_acquire()  # another open file: as another process would
+        assert await probe() == "another process of this host"
+        state.leading = True
+        assert (await probe() or "").endswith(f":{os.getpid()}")
+    finally:
+        await leadership.release()
+        await engine.dispose()

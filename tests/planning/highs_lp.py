@@ -22,6 +22,34 @@ class LpResult:
     x: FloatArray  # (m, T)
 
 
+def _run(h: highspy.Highs) -> None:
+    """Solve; a long lexicographic sequence of warm starts can leave HiGHS in a state it
+    cannot finish from (status not optimal): then solve the same model from scratch."""
+    h.run()
+    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
+        h.clearSolver()
+        h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal, h.modelStatusToString(
+        h.getModelStatus()
+    )
+
+
+def _run_relaxing(h: highspy.Highs, floors: dict[int, float], energy: FloatArray) -> None:
+    """Solve; if the kept optima (row lower bounds) have become infeasible within
+    HiGHS's tolerances, lower them by 1e-8 relative, then 1e-7, and solve again."""
+    h.run()
+    for relax in (1e-8, 1e-7):
+        if h.getModelStatus() == highspy.HighsModelStatus.kOptimal:
+            return
+        h.clearSolver()
+        for row, floor in floors.items():
+            h.changeRowBounds(row, max(0.0, floor - relax * max(1.0, floor)), float(energy[row]))
+        h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal, h.modelStatusToString(
+        h.getModelStatus()
+    )
+
+
 def _new() -> highspy.Highs:
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
@@ -37,13 +65,16 @@ def solve_site_lexicographic(
     energy: Sequence[float] | FloatArray,
     priority: Sequence[int] | NDArray[np.intp],
     assume_feasible: bool = False,
+    maximise_total: bool = False,
 ) -> LpResult:
     """x[k, t] >= 0 for t < window[k], x[k, t] <= power[k] hours[t],
     sum_k x[k, t] <= site_cap[t] (skipped when inf), sum_t x[k, t] <= energy[k].
 
     First maximise each device's energy in `priority` order (earlier results kept as
     lower bounds), then minimise sum p_t x[k, t]. With `assume_feasible`, a single LP with
-    sum_t x[k, t] = energy[k] is solved instead (it must be optimal)."""
+    sum_t x[k, t] = energy[k] is solved instead (it must be optimal). With
+    `maximise_total`, only the most energy all devices can get together is computed
+    (returned as delivered[0])."""
     p = np.asarray(price, dtype=np.float64)
     hrs = np.asarray(hours, dtype=np.float64)
     cap = np.asarray(site_cap, dtype=np.float64)
@@ -77,18 +108,23 @@ def solve_site_lexicographic(
             np.ones(order.size),
         )  # fmt: skip
     all_idx = np.arange(n, dtype=np.int32)
+    floors: dict[int, float] = {}
+    if maximise_total:
+        h.changeColsCost(n, all_idx, -np.ones(n))
+        _run(h)
+        total = -float(h.getInfo().objective_function_value)
+        return LpResult(np.array([total]), 0.0, np.zeros((m, t_count)))
     if not assume_feasible:
         for k in priority:
             cost = np.where(dev == k, -1.0, 0.0)
             h.changeColsCost(n, all_idx, cost)
-            h.run()
-            assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+            _run_relaxing(h, floors, e)
             best = -h.getInfo().objective_function_value
-            floor = max(0.0, best - 1e-9 * max(1.0, best))
-            h.changeRowBounds(dev_rows[int(k)], floor, float(e[int(k)]))
+            # Kept as a lower bound, a hair below the optimum (the solver's own tolerance).
+            floors[int(k)] = max(0.0, best - 1e-9 * max(1.0, best))
+            h.changeRowBounds(dev_rows[int(k)], floors[int(k)], float(e[int(k)]))
     h.changeColsCost(n, all_idx, p[slot])
-    h.run()
-    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    _run_relaxing(h, floors, e)
     values = np.asarray(h.getSolution().col_value, dtype=np.float64)
     x = np.zeros((m, t_count))
     if n:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from hypothesis import strategies as st
 
-from evcharge.planning import ChargeMode, ChargeRequest, Plan, PriceSlot
+from evcharge.planning import CapacitySlot, ChargeMode, ChargeRequest, Plan, PriceSlot
 
 BASE = datetime(2024, 4, 8, 0, 0, tzinfo=UTC)
 
@@ -29,6 +30,14 @@ class Scenario:
     now: datetime
     requests: list[ChargeRequest]
     limit: float | None
+    capacity: tuple[CapacitySlot, ...] = ()
+
+    def limit_at(self, moment: datetime) -> float | None:
+        """The site's power limit at `moment`: a capacity slot, else the limit."""
+        for slot in self.capacity:
+            if slot.start <= moment < slot.end:
+                return slot.power_kw
+        return self.limit
 
 
 @st.composite
@@ -39,17 +48,47 @@ def price_series(draw: st.DrawFn, min_slots: int = 1, max_slots: int = 40) -> li
 
 
 @st.composite
+def mixed_price_series(draw: st.DrawFn, max_slots: int = 40) -> list[PriceSlot]:
+    """Slots of 15, 30 and 60 minutes mixed in one series."""
+    lengths = draw(st.lists(st.sampled_from([15, 30, 60]), min_size=1, max_size=max_slots))
+    out: list[PriceSlot] = []
+    start = BASE
+    for minutes in lengths:
+        end = start + timedelta(minutes=minutes)
+        out.append(PriceSlot(start, end, draw(price_values)))
+        start = end
+    return out
+
+
+@st.composite
+def capacity_slots(draw: st.DrawFn, prices: list[PriceSlot]) -> tuple[CapacitySlot, ...]:
+    """A few slots of available power at arbitrary minutes (not on price edges), some 0."""
+    span = int((prices[-1].end - BASE).total_seconds() // 60)
+    edges = sorted(set(draw(st.lists(st.integers(0, span + 60), min_size=2, max_size=8))))
+    out: list[CapacitySlot] = []
+    for lo, hi in itertools.pairwise(edges):
+        if draw(st.booleans()):
+            kw = draw(st.sampled_from([0.0, 3.0, 11.0]) | st.floats(0.5, 60.0))
+            out.append(CapacitySlot(BASE + timedelta(minutes=lo), BASE + timedelta(minutes=hi), kw))
+    return tuple(out)
+
+
+@st.composite
 def scenarios(
     draw: st.DrawFn,
     max_devices: int = 4,
     smart_only: bool = False,
     deadline_in_horizon: bool = False,
     limited: bool | None = None,
+    real_sites: bool = False,
 ) -> Scenario:
-    prices = draw(price_series())
+    """`real_sites`: mixed slot lengths, prices that may start after now, a capacity
+    schedule that varies, deadlines anywhere inside slots."""
+    prices = draw(mixed_price_series() if real_sites else price_series())
     horizon = prices[-1].end
     span_min = int((horizon - BASE).total_seconds() // 60)
-    now = BASE + timedelta(minutes=draw(st.integers(0, max(0, span_min // 3))))
+    earliest = -90 if real_sites else 0  # before the first price: prices start after now
+    now = BASE + timedelta(minutes=draw(st.integers(earliest, max(0, span_min // 3))))
     count = draw(st.integers(1, max_devices))
     requests: list[ChargeRequest] = []
     for i in range(count):
@@ -81,7 +120,8 @@ def scenarios(
         limit = draw(st.floats(1.0, 45.0))
     else:
         limit = None
-    return Scenario(prices, now, requests, limit)
+    capacity = draw(capacity_slots(prices)) if real_sites else ()
+    return Scenario(prices, now, requests, limit, capacity)
 
 
 def plan_energy_by(plan: Plan, moment: datetime | None) -> float:

@@ -216,12 +216,3 @@ async def test_unknown_route_and_method_answer_in_web_api_shape(client: httpx.As
     wrong_method = await client.patch("/api/customers/1", json={})
     assert wrong_method.status_code == 405
     assert "Message" in wrong_method.json()
-
-
-async def test_a_gateway_holds_at_most_twelve_devices(client: httpx.AsyncClient) -> None:
-    for device in range(1, 13):
-        await register_device(client, device=device)
-    response = await client.put(device_path(device=13), json={"Name": "One too many"})
-    assert response.status_code == 409
-    assert "12" in response.json()["Message"]
-    assert (await client.put(device_path(device=12), json={"Name": "Replaced"})).status_code == 200

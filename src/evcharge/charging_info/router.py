@@ -12,18 +12,26 @@ from starlette.responses import Response
 from evcharge.auth.principal import CustomerTree
 from evcharge.charging_info import service
 from evcharge.charging_info.schemas import EvChargingInfo, EvChargingInformationReq
+from evcharge.compat.body import (
+    JSON_TYPES,
+    UnsupportedMediaType,
+    decode,
+    media_type,
+    parse_json,
+)
 from evcharge.compat.paging import Page, Pages
-from evcharge.compat.webapi import body_doc, errors_doc, read_body, reply
+from evcharge.compat.webapi import bind, body_doc, errors_doc, read_body, reply
 from evcharge.db import Session
 from evcharge.plans.context import Planning
 from evcharge.registry.paths import DevicePath
+from evcharge.registry.repository import resolve
 
 # A customer key may POST its own devices' charging information (what the home app
 # does); clearing the history is an admin step before deleting the device.
 router = APIRouter(
     prefix="/api/customers",
     tags=["seed A: charging information"],
-    dependencies=[Depends(CustomerTree(customer_writes=frozenset({"POST"})))],
+    dependencies=[Depends(CustomerTree(customer_writes=frozenset({"POST", "PATCH"})))],
 )
 
 DEVICE = (
@@ -48,6 +56,37 @@ async def create_charging_information(
     body = await read_body(request, EvChargingInformationReq)
     info = await service.create(session, path, body, planning)
     return reply(info, 201, {"Location": f"{path.url}/charginginformation/{info.id}"})
+
+
+SMARTCHARGE = (
+    "/{customerId}/contracts/{contractNo}/gateways/{gatewayAssetId}/smartcharge/{deviceAssetId}"
+)
+MERGE_PATCH_TYPES = frozenset({"application/merge-patch+json", *JSON_TYPES})
+
+
+@router.patch(
+    SMARTCHARGE,
+    response_model=EvChargingInfo,
+    responses=errors_doc(400, 404, 415, 503),
+    openapi_extra=body_doc(
+        EvChargingInformationReq,
+        ("application/merge-patch+json", "application/json", "text/json"),
+    ),
+    summary="Change some fields of the device's charging information.",
+)
+async def patch_smart_charge(
+    request: Request, session: Session, planning: Planning, path: DevicePath
+) -> Response:
+    """eSmart's partial update (JSON merge-patch): the fields sent replace the current
+    charging information's (null clears one), a new version is stored and the gateway
+    replanned; 404 while the device has no charging information."""
+    await resolve(session, path, depth=4)  # a missing device is a 404 before any body check
+    kind, charset = media_type(request)
+    if kind not in MERGE_PATCH_TYPES:
+        raise UnsupportedMediaType(kind)
+    data = parse_json(decode(await request.body(), charset))
+    body = bind(EvChargingInformationReq, data)
+    return reply(await service.patch(session, path, body, planning))
 
 
 @router.get(HISTORY, response_model=Page[EvChargingInfo], responses=errors_doc(400, 404, 503))

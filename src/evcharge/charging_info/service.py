@@ -103,11 +103,69 @@ async def create(
         fully_charged_by=body.fully_charged_by,
         fully_charged_by_100ns=hundred_ns(body.fully_charged_by),
         customer_ref=customer_ref,
+        # The app's clock (tests inject one): meter readings are counted from this time.
+        created=planning.now,
     )
     session.add(row)
     await session.flush()
     assert chain.gateway is not None
-    await plans.replan_gateways(session, [chain.gateway.id], planning)
+    await plans.replan_gateways(session, [chain.gateway.id], planning, devices=[chain.device.id])
+    return to_wire(row, path)
+
+
+#: The charging-information fields a PATCH may change (the ids only bind, as in the seed).
+PATCHABLE = (
+    "charging_mode",
+    "smart_mode_is_active",
+    "car_info_id",
+    "car_manufacturer",
+    "car_model",
+    "car_generation",
+    "gross_battery_size",
+    "net_battery_size",
+    "battery_level",
+    "fully_charged_by",
+)
+
+
+async def patch(
+    session: AsyncSession, path: Path, body: EvChargingInformationReq, planning: PlanContext
+) -> EvChargingInfo:
+    """JSON merge-patch of the current charging information: the fields sent replace the
+    current ones (null clears one), the others are kept; the result is a new version
+    (same binding rules as the seed endpoint) and the gateway is replanned."""
+    chain = await resolve_for_replan(session, path, depth=4)
+    assert chain.device is not None and chain.gateway is not None
+    current = await session.scalar(
+        select(ChargingInformation)
+        .where(ChargingInformation.device_id == chain.device.id)
+        .order_by(ChargingInformation.version.desc())
+        .limit(1)
+    )
+    if current is None:
+        raise NotFound(
+            f"No charging information exists for {path.name(4)}: POST it first "
+            "(a PATCH changes the current one)."
+        )
+    sent = body.model_fields_set
+    checked_ref = _check_ids(body, chain, path)  # ids in the body must name the path
+    customer_ref = checked_ref if "customer_id" in sent else current.customer_ref
+    values = {name: getattr(current, name) for name in PATCHABLE}
+    for name in sent & set(PATCHABLE):
+        values[name] = getattr(body, name)
+    if values["charging_mode"] is not None:
+        values["charging_mode"] = int(values["charging_mode"])
+    _check_plausible(EvChargingInformationReq.model_validate(values))
+    row = ChargingInformation(
+        device_id=chain.device.id,
+        version=current.version + 1,
+        customer_ref=customer_ref,
+        created=planning.now,
+        **values,
+    )
+    session.add(row)
+    await session.flush()
+    await plans.replan_gateways(session, [chain.gateway.id], planning, devices=[chain.device.id])
     return to_wire(row, path)
 
 

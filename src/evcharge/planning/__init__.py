@@ -2,9 +2,11 @@
 
 from evcharge.planning.batch import BatchPlans, plan_many, price_arrays, request_arrays
 from evcharge.planning.device import plan_device
+from evcharge.planning.flow import solve_site_flow
 from evcharge.planning.model import (
     DEFAULT_EFFICIENCY,
     DEFAULT_MAX_POWER_KW,
+    CapacitySlot,
     ChargeMode,
     ChargeRequest,
     Plan,
@@ -21,6 +23,7 @@ __all__ = [
     "DEFAULT_EFFICIENCY",
     "DEFAULT_MAX_POWER_KW",
     "BatchPlans",
+    "CapacitySlot",
     "ChargeMode",
     "ChargeRequest",
     "Plan",
@@ -34,6 +37,7 @@ __all__ = [
     "price_arrays",
     "request_arrays",
     "sample_prices",
+    "solve_site_flow",
     "solve_site_lp",
     "validate_price_slots",
 ]

@@ -41,6 +41,16 @@ class PriceSlot:
 
 
 @dataclass(frozen=True, slots=True)
+class CapacitySlot:
+    """The power a gateway may draw for its devices on [start, end) (kW, aware UTC):
+    its grid connection minus the base load. Where no slot is given, MaxPowerKw holds."""
+
+    start: datetime
+    end: datetime
+    power_kw: float
+
+
+@dataclass(frozen=True, slots=True)
 class ChargeRequest:
     """What one device needs.
 

@@ -24,6 +24,7 @@ that keeps the Hall conditions of the rest satisfiable; this always succeeds.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -31,6 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from evcharge.planning.device import (
+    Piece,
     build_plan,
     empty_plan,
     fill_in_order,
@@ -40,9 +42,11 @@ from evcharge.planning.device import (
     sorted_prices,
     split_pieces,
 )
+from evcharge.planning.flow import solve_site_flow
 from evcharge.planning.model import (
     ENERGY_RTOL,
     MIN_ENERGY_KWH,
+    CapacitySlot,
     ChargeMode,
     ChargeRequest,
     Plan,
@@ -53,8 +57,9 @@ FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.intp]
 
 _TINY = 1e-12
-#: The solver works on all subsets of the Smart devices of a gateway (2^m of them).
-MAX_SMART_DEVICES = 12
+#: Up to this many Smart devices the subset method below is used (2^m subsets, fastest for
+#: homes); above it the polynomial flow method of `flow.py` (any number of devices).
+SUBSET_METHOD_MAX_DEVICES = 6
 _GROUP = 512
 
 
@@ -229,6 +234,76 @@ def _split(z: FloatArray, e: FloatArray, y: FloatArray, sub: FloatArray) -> Floa
     return x
 
 
+def solve_site(
+    price: FloatArray,
+    hours: FloatArray,
+    site_cap: FloatArray,
+    power: FloatArray,
+    window: IntArray,
+    energy: FloatArray,
+    priority: IntArray,
+) -> tuple[FloatArray, FloatArray]:
+    """One gateway (arrays (T,) and (m,)): the subset method for a few devices, the flow
+    method for more. Returns x (m, T) and y (m,) (x[None] and y[None] of solve_site_lp)."""
+    if power.shape[0] <= SUBSET_METHOD_MAX_DEVICES:
+        # No limit (inf) next to finite limits: the devices' own sum is the same limit.
+        site_cap = np.minimum(np.maximum(site_cap, 0.0), np.maximum(power, 0.0).sum() * hours)
+        x, y = solve_site_lp(
+            price[None, :], hours[None, :], site_cap[None, :], power[None, :],
+            window[None, :], energy[None, :], priority[None, :],
+        )  # fmt: skip
+        return x[0], y[0]
+    return solve_site_flow(price, hours, site_cap, power, window, energy, priority)
+
+
+def _piece_limits(
+    pieces: Sequence[Piece], capacity: Sequence[CapacitySlot], limit: float | None
+) -> list[float]:
+    """The site power limit (kW) in each piece: the capacity slot that covers it, else
+    `limit` (inf when None). Pieces are cut at the slots' edges, so one value holds."""
+    slots = sorted(capacity, key=lambda c: c.start)
+    starts = [c.start for c in slots]
+    out: list[float] = []
+    for piece in pieces:
+        i = bisect.bisect_right(starts, piece.start) - 1
+        if i >= 0 and slots[i].start <= piece.start and piece.end <= slots[i].end:
+            out.append(max(slots[i].power_kw, 0.0))
+        else:
+            out.append(float("inf") if limit is None else max(limit, 0.0))
+    return out
+
+
+def _limit_note(
+    delivered: float,
+    energy: float,
+    own: float,
+    alone: float,
+    rates: Sequence[float],
+    deadline: datetime,
+) -> str:
+    """Why the site limit held a car back: shared with others, or too low even alone."""
+    if delivered >= min(own, energy) * (1.0 - ENERGY_RTOL) - 1e-12:
+        return ""
+    if rates and max(rates) <= 0.0:
+        return (
+            f" The gateway's available power is 0 kW until {fmt_time(deadline)}: nothing "
+            "can be planned."
+        )
+    finite = [r for r in rates if r != float("inf")]
+    what = _describe_limit(finite)
+    if delivered < min(alone, energy) * (1.0 - ENERGY_RTOL) - 1e-12:
+        return f" {what} is shared with other devices."
+    return f" {what} holds this device back even when it charges alone."
+
+
+def _describe_limit(rates: Sequence[float]) -> str:
+    if rates and min(rates) == max(rates):
+        return f"The gateway limit of {rates[0]:g} kW"
+    if rates:
+        return f"The gateway's available power ({min(rates):g}-{max(rates):g} kW over time)"
+    return "The gateway limit"
+
+
 def _share_asap(
     starts: Sequence[int],
     needs: list[float],
@@ -269,8 +344,10 @@ def plan_site(
     prices: Sequence[PriceSlot],
     now: datetime,
     site_limit_kw: float | None,
+    capacity: Sequence[CapacitySlot] = (),
 ) -> dict[str, Plan]:
-    """Plan the devices of one gateway together (site_limit_kw None: no shared limit).
+    """Plan the devices of one gateway together (site_limit_kw None: no shared limit;
+    `capacity`: slots of available power that replace the limit where they apply).
 
     Normal devices (and Smart ones without a usable deadline) charge first, as early as
     possible, sharing the limit equally; Smart devices are then planned exactly in what
@@ -304,13 +381,15 @@ def plan_site(
             normal.append((i, None))
     if not normal and not smart:
         return plans
-    if len(smart) > MAX_SMART_DEVICES:
-        raise ValueError(f"at most {MAX_SMART_DEVICES} Smart devices per gateway")
 
-    pieces = split_pieces(ordered, now, [d for i in smart if (d := requests[i].deadline)])
+    cuts = [d for i in smart if (d := requests[i].deadline)]
+    cuts += [c.start for c in capacity] + [c.end for c in capacity]
+    pieces = split_pieces(ordered, now, cuts)
     hours = [p.hours for p in pieces]
     limit = site_limit_kw
-    cap = [limit * h if limit is not None else float("inf") for h in hours]
+    rates = _piece_limits(pieces, capacity, limit)
+    cap = [r * h for r, h in zip(rates, hours, strict=True)]
+    site_cap = list(cap)
     alloc: dict[int, list[float]] = {}
     reasons: dict[int, str | None] = {}
     targets: dict[int, bool] = {}
@@ -336,40 +415,44 @@ def plan_site(
             assert deadline is not None
             windows.append(sum(1 for p in pieces if p.end <= deadline))
         deadlines = [requests[i].deadline for i in smart]
+        # Equal deadlines: the order of `requests` decides (callers pass a documented one).
         priority = sorted(range(len(smart)), key=lambda j: (deadlines[j], j))
-        x, y = solve_site_lp(
-            np.array([[p.price for p in pieces]]),
-            np.array([hours]),
-            np.array([cap]),
-            np.array([[power[i] for i in smart]]),
-            np.array([windows], dtype=np.intp),
-            np.array([[energy[i] for i in smart]]),
-            np.array([priority], dtype=np.intp),
+        x, y = solve_site(
+            np.array([p.price for p in pieces]),
+            np.array(hours),
+            np.array(cap),
+            np.array([power[i] for i in smart]),
+            np.array(windows, dtype=np.intp),
+            np.array([energy[i] for i in smart]),
+            np.array(priority, dtype=np.intp),
         )
         short: list[int] = []
         for j, i in enumerate(smart):
-            got = x[0, j].tolist()
+            got = x[j].tolist()
             for t, v in enumerate(got):
                 cap[t] -= v
             alloc[i] = got
-            delivered = float(y[0, j])
+            delivered = float(y[j])
             deadline = requests[i].deadline
             assert deadline is not None
             window = pieces[: windows[j]]
             span = (deadline - now).total_seconds() / 3600.0
             known = sum(p.hours for p in window)
-            covered = known >= span * (1.0 - 1e-12)
+            # Priced up to the deadline (prices may start after now: the lead-in before
+            # the first known price is not planned, it has no price).
+            covered = bool(window) and window[-1].end >= deadline
             own = power[i] * (known if covered else span)
             ok = reached(delivered, energy[i])
             targets[i] = ok
-            shared = limit is not None and delivered < min(power[i] * known, energy[i]) * (
-                1.0 - ENERGY_RTOL
+            by_itself = sum(min(power[i] * hours[t], site_cap[t]) for t in range(windows[j]))
+            share_note = _limit_note(
+                delivered, energy[i], power[i] * known, by_itself, rates[: windows[j]], deadline
             )
-            share_note = (
-                f" The gateway limit of {limit:g} kW is shared with other devices."
-                if shared and limit is not None
-                else ""
-            )
+            if not ok and window and window[0].start > now:
+                share_note += (
+                    f" Prices are known only from {fmt_time(window[0].start)}: the time "
+                    "before is not planned."
+                )
             if not covered and energy[i] <= own * (1.0 + ENERGY_RTOL) + 1e-12:
                 text = (
                     f"Prices are not known for the whole time until {fmt_time(deadline)} "
@@ -395,7 +478,7 @@ def plan_site(
                 )
                 short.append(j)
         if short:
-            needs = [energy[smart[j]] - float(y[0, j]) for j in short]
+            needs = [energy[smart[j]] - float(y[j]) for j in short]
             extra = _share_asap(
                 [windows[j] for j in short], needs, [power[smart[j]] for j in short], hours, cap
             )
@@ -403,15 +486,17 @@ def plan_site(
                 i = smart[j]
                 alloc[i] = [a + b for a, b in zip(alloc[i], more, strict=True)]
 
-    immediate_power = {i: power[i] if limit is None else min(power[i], limit) for i in alloc}
     sharers = [
         sum(1 for got in alloc.values() if got[t] >= MIN_ENERGY_KWH) for t in range(len(pieces))
     ]
     for i, got in alloc.items():
-        caps = [immediate_power[i] * h for h in hours]
-        now_alloc = fill_in_order(caps, energy[i])
+        # At once, as if alone: the device's power capped by the site's limit in each piece.
+        full = [min(power[i], rate) for rate in rates]
+        now_alloc = fill_in_order([f * h for f, h in zip(full, hours, strict=True)], energy[i])
         cost_now = sum(a * p.price for a, p in zip(now_alloc, pieces, strict=True))
-        alone = [immediate_power[i] if n <= 1 else None for n in sharers]
+        alone: list[float | None] = [
+            f if n <= 1 else None for f, n in zip(full, sharers, strict=True)
+        ]
         plans[requests[i].device] = build_plan(
             now, pieces, got, cost_now, targets[i], reasons[i], alone
         )

@@ -31,3 +31,9 @@ class ChargePlan(Base):
     reason: Mapped[str | None] = mapped_column(Text)
     currency: Mapped[str | None] = mapped_column(String(3))
     slots: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # Why this plan was computed ("ChargingInformation", "Prices", "MeterReading",
+    # "Capacity", "Schedule", …), what was charged since the charging information, and
+    # the Smart deadline (the schedule looks for plans that drift or expire).
+    trigger: Mapped[str | None] = mapped_column(String(32))
+    energy_charged_kwh: Mapped[Decimal | None]
+    deadline: Mapped[datetime | None] = mapped_column(UtcDateTime())

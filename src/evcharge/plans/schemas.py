@@ -25,3 +25,8 @@ class EvChargePlan(AspNetModel):
     target_reached: bool
     reason: str | None
     currency: str | None
+    # Why the plan was last computed (ChargingInformation, Prices, MeterReading,
+    # Capacity, Gateway, Device, Schedule); Created says when.
+    trigger: str | None = None
+    # Energy drawn since the charging information (from meter readings).
+    energy_charged_kwh: WireDecimal | None = None

@@ -7,8 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, func, select
+from sqlalchemy import and_, event, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session as OrmSession
 
 from evcharge.errors import NotFound
 from evcharge.registry.models import ChargingDevice, Contract, Customer, Gateway
@@ -82,6 +83,16 @@ async def page_of(
     return list(rows), int(total or 0)
 
 
+_LOCKED = "evcharge.locked"
+"""session.info key: the row ids this transaction has locked already (held until it ends)."""
+
+
+@event.listens_for(OrmSession, "after_commit")
+@event.listens_for(OrmSession, "after_rollback")
+def _locks_released(session: OrmSession) -> None:
+    session.info.pop(_LOCKED, None)
+
+
 async def lock_gateway_for_replan(
     session: AsyncSession,
     gateway_ids: Sequence[uuid.UUID],
@@ -90,25 +101,32 @@ async def lock_gateway_for_replan(
     """THE lock order of every write that replans (docs/architecture.md, "Locks"): the
     gateway rows first, then the device rows, each in ascending id order, until commit.
     Two such writes then wait for each other instead of deadlocking. The locked rows are
-    re-read into the session (a waiting writer sees the winner's values). Returns the ids
-    that still exist: a concurrent DELETE may have removed one since it was resolved.
+    re-read into the session (a waiting writer sees the winner's values); rows this
+    transaction holds already are not asked for again. Returns the ids that still exist:
+    a concurrent DELETE may have removed one since it was resolved.
     PostgreSQL locks; SQLite's writers are already serialised by BEGIN IMMEDIATE."""
+    held: set[uuid.UUID] = session.sync_session.info.setdefault(_LOCKED, set())
     found: set[uuid.UUID] = set()
     levels: tuple[tuple[Any, Sequence[uuid.UUID]], ...] = (
         (Gateway, gateway_ids),
         (ChargingDevice, device_ids),
     )
     for model, ids in levels:
-        if not ids:
+        wanted = set(ids)
+        found |= wanted & held
+        missing = sorted(wanted - held)
+        if not missing:
             continue
         rows = await session.scalars(
             select(model)
-            .where(model.id.in_(sorted(set(ids))))
+            .where(model.id.in_(missing))
             .order_by(model.id)
             .with_for_update()
             .execution_options(populate_existing=True)
         )
-        found.update(row.id for row in rows)
+        locked = {row.id for row in rows}
+        held |= locked
+        found |= locked
     return found
 
 

@@ -16,7 +16,6 @@ from evcharge.charging_info.models import ChargingInformation
 from evcharge.errors import Conflict, NotFound
 from evcharge.ocpp import service as ocpp_service
 from evcharge.orders.models import ChargeOrder
-from evcharge.planning.site import MAX_SMART_DEVICES as MAX_DEVICES_PER_GATEWAY
 from evcharge.plans import service as plans
 from evcharge.plans.context import PlanContext
 from evcharge.registry import schemas
@@ -157,7 +156,7 @@ async def put_gateway(
     for name, value in fields.items():
         setattr(gateway, name, value)
     await _flush(session, {}, "gateway")
-    await plans.replan_gateways(session, [gateway.id], planning)
+    await plans.replan_gateways(session, [gateway.id], planning, trigger="Gateway")
     return Chain(chain.customer, chain.contract, gateway), False
 
 
@@ -192,7 +191,6 @@ async def put_device(
     }
     what = "EV charging device"
     if device_id is None:
-        await _room_for_a_device(session, chain.gateway.id, path)
         await _id_is_free(session, ChargingDevice, body.id, what)
         values = {
             "id": body.id or uuid.uuid4(),
@@ -213,21 +211,8 @@ async def put_device(
     await _flush(session, fields, what)
     if body.password is not None:
         await ocpp_service.set_password(session, device.id, body.password)
-    await plans.replan_gateways(session, [chain.gateway.id], planning)
+    await plans.replan_gateways(session, [chain.gateway.id], planning, trigger="Device")
     return Chain(chain.customer, chain.contract, chain.gateway, device), False
-
-
-async def _room_for_a_device(session: AsyncSession, gateway_id: uuid.UUID, path: Path) -> None:
-    # The site planner is exact by enumerating subsets of a gateway's devices, so a
-    # gateway holds at most MAX_DEVICES_PER_GATEWAY (a home, not a car park).
-    total, _ = await count_children(
-        session, ChargingDevice.gateway_id, ChargingDevice.number, gateway_id
-    )
-    if total >= MAX_DEVICES_PER_GATEWAY:
-        raise Conflict(
-            f"{path.name(3)} already has {total} EV charging devices, "
-            f"the most one gateway can hold ({MAX_DEVICES_PER_GATEWAY})."
-        )
 
 
 CHILDREN: dict[int, list[tuple[Any, Any, str]]] = {

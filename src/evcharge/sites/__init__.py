@@ -1,0 +1,1 @@
+"""Sites over real time: a gateway's capacity schedule, meter readings, the replanning schedule."""
