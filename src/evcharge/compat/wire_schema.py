@@ -8,6 +8,7 @@ truth (schemathesis `--checks all` runs against it)."""
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from typing import Any
 
 NO_NUL = "^[^\\x00]*$"
@@ -82,10 +83,24 @@ def _flatten(schema: dict[str, Any]) -> list[dict[str, Any]]:
     return list(schema["anyOf"]) if "anyOf" in schema and "type" not in schema else [schema]
 
 
+_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+
+
+def _numeric_bounds(number: dict[str, Any]) -> dict[str, Any]:
+    """Bounds as JSON numbers: pydantic writes a `Decimal` bound (`ge=Decimal(0)`) as a
+    string, which no JSON Schema validator compares with a number."""
+    fixed = dict(number)
+    for key in _BOUNDS:
+        if isinstance(fixed.get(key), str):
+            value = Decimal(fixed[key])
+            fixed[key] = int(value) if value == value.to_integral_value() else float(value)
+    return fixed
+
+
 def _bounded(number: dict[str, Any]) -> dict[str, Any]:
     """A decimal's JSON number: inside WireDecimal's ±10^12; "positive" means at least
     0.000001 once rounded to the stored 6 places."""
-    bounded = dict(number)
+    bounded = _numeric_bounds(number)
     if bounded.get("exclusiveMinimum") == 0:
         del bounded["exclusiveMinimum"]
         bounded["minimum"] = 0.000001
@@ -100,6 +115,7 @@ def _decimal_text(number: dict[str, Any]) -> dict[str, Any]:
     """A decimal written as a JSON string ("7.5"), limited to what the number's own
     bounds accept: no sign when it must not be negative, a non-zero digit when it must
     be positive, and few enough integer digits to stay below the maximum."""
+    number = _numeric_bounds(number)
     low = number.get("minimum", number.get("exclusiveMinimum", -DECIMAL_LIMIT))
     high = number.get("maximum", number.get("exclusiveMaximum", DECIMAL_LIMIT))
     digits = max(1, len(str(int(min(abs(low), abs(high)) if low < 0 else high))) - 1)
