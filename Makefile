@@ -1,6 +1,6 @@
 # Two commands on a fresh machine with only Python 3.11+ and make:
 #   make run   installs from the lock file, migrates, serves on 127.0.0.1:8000 (SQLite under ./var/)
-#   make test  installs from the lock file and runs every test
+#   make test  installs from the lock file and runs every test (two processes: pytest-xdist)
 PYTHON ?= python3
 UV_VERSION := 0.13.8
 TOOLS := .tools
@@ -26,7 +26,7 @@ run: install
 	$(BIN)/evcharge serve
 
 test: install
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -64,7 +64,11 @@ async def victim_data(client: httpx.AsyncClient) -> dict[str, str]:
     """Both customers' trees, a charging information and an order each; the victim's ids."""
     found: dict[str, str] = {}
     for who, (customer, contract, gateway, device) in (("own", OWN), ("victim", VICTIM)):
-        registered = await register_device(client, customer, contract, gateway, device)
+        registered = await register_device(
+            client, customer, contract, gateway, device, ChargePointId=f"CP-{who}"
+        )
+        tag = await client.put(f"/api/customers/{customer}/idtags/TAG-{who}", json={})
+        assert tag.status_code == 201, tag.text
         path = device_path(customer, contract, gateway, device)
         info = await client.post(path, json={"ChargingMode": 0, "BatteryLevel": 50})
         assert info.status_code == 201, info.text
@@ -106,6 +110,12 @@ def request_for(
             return ids["victim_info"]
         if name == "priceArea":
             return "NO1"
+        if name == "chargePointId":
+            return "CP-victim"
+        if name == "idTag":
+            return "TAG-victim"
+        if name == "transactionId":
+            return "1"
         raise AssertionError(f"unknown path parameter {name}")
 
     path = re.sub(r"\{(\w+)\}", lambda m: value(m.group(1)), template)

@@ -83,14 +83,14 @@ def _flatten(schema: dict[str, Any]) -> list[dict[str, Any]]:
     return list(schema["anyOf"]) if "anyOf" in schema and "type" not in schema else [schema]
 
 
-_BOUNDS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
+_BOUND_KEYS = ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum")
 
 
 def _numeric_bounds(number: dict[str, Any]) -> dict[str, Any]:
     """Bounds as JSON numbers: pydantic writes a `Decimal` bound (`ge=Decimal(0)`) as a
     string, which no JSON Schema validator compares with a number."""
     fixed = dict(number)
-    for key in _BOUNDS:
+    for key in _BOUND_KEYS:
         if isinstance(fixed.get(key), str):
             value = Decimal(fixed[key])
             fixed[key] = int(value) if value == value.to_integral_value() else float(value)
