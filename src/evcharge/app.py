@@ -27,6 +27,7 @@ from evcharge.config import Settings, get_settings
 from evcharge.console.app import ConsoleDispatch, create_console
 from evcharge.db import create_engine, session_factory
 from evcharge.ocpp.central import CentralSystem
+from evcharge.ocpp.console_source import OcppChargers
 from evcharge.ocpp.endpoint import route as ocpp_route
 from evcharge.ocpp.router import id_tags as ocpp_id_tags
 from evcharge.ocpp.router import router as ocpp_router
@@ -100,6 +101,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.scheduler_leader = leader_probe(settings, engine, app.state.schedule)
     app.state.authenticator = Authenticator(settings, engine)
     app.state.ocpp = CentralSystem(settings, engine, app.state.sessions, lambda: app.state.clock())
+    app.state.charger_source = OcppChargers(
+        settings.ocpp_process_ttl_seconds, lambda: app.state.clock()
+    )
 
     routers = [
         health.router,

@@ -143,10 +143,21 @@ def plans_stored(count: int, seconds: float) -> None:
     planning_seconds.observe(seconds)
 
 
+_OCPP_CHILDREN: dict[tuple[str, str], tuple[Any, Any]] = {}
+
+
 def ocpp_message(action: str, direction: str, seconds: float) -> None:
-    """An OCPP message handled: direction "in" (from the charger) or "out" (a command)."""
-    ocpp_messages.labels(action, direction).inc()
-    ocpp_seconds.labels(action, direction).observe(seconds)
+    """An OCPP message handled: direction "in" (from the charger) or "out" (a command).
+    Label children are cached per (action, direction): a dict lookup and two updates."""
+    children = _OCPP_CHILDREN.get((action, direction))
+    if children is None:
+        children = (
+            ocpp_messages.labels(action, direction),
+            ocpp_seconds.labels(action, direction),
+        )
+        _OCPP_CHILDREN[(action, direction)] = children
+    children[0].inc()
+    children[1].observe(seconds)
 
 
 def charger_connected(delta: int) -> None:

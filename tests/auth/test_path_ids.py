@@ -67,8 +67,6 @@ async def victim_data(client: httpx.AsyncClient) -> dict[str, str]:
         registered = await register_device(
             client, customer, contract, gateway, device, ChargePointId=f"CP-{who}"
         )
-        tag = await client.put(f"/api/customers/{customer}/idtags/TAG-{who}", json={})
-        assert tag.status_code == 201, tag.text
         path = device_path(customer, contract, gateway, device)
         info = await client.post(path, json={"ChargingMode": 0, "BatteryLevel": 50})
         assert info.status_code == 201, info.text
@@ -81,6 +79,8 @@ async def victim_data(client: httpx.AsyncClient) -> dict[str, str]:
         found[who + "_device"] = registered["Id"]
         found[who + "_customer"] = customer_uuid
         found[who + "_info"] = info.json()["Id"]
+    tag = await client.put(f"/api/customers/{VICTIM[0]}/idtags/CARD-VICTIM", json={})
+    assert tag.status_code == 201, tag.text
     return found
 
 
@@ -112,10 +112,10 @@ def request_for(
             return "NO1"
         if name == "chargePointId":
             return "CP-victim"
-        if name == "idTag":
-            return "TAG-victim"
         if name == "transactionId":
             return "1"
+        if name == "idTag":
+            return "CARD-VICTIM"
         raise AssertionError(f"unknown path parameter {name}")
 
     path = re.sub(r"\{(\w+)\}", lambda m: value(m.group(1)), template)
@@ -152,6 +152,7 @@ OPEN_TO_EVERY_KEY = {
     ("GET", "/api/customers"),
     ("GET", "/api/ChargeOrder/GetOrders"),
     ("GET", "/api/ChargeOrder/GetSummary"),
+    ("GET", "/api/chargers"),
 }
 """Operations whose 200 to a customer key is its own or public data; they must show
 nothing of the victim's."""
@@ -165,6 +166,7 @@ async def test_no_spelling_of_another_customers_ids_reaches_its_data(
     customer = client_for(key)
     before = await dump(app)
     secrets = [ids["victim_customer"], ids["victim_device"], "order-of-victim", "Customer 2"]
+    secrets += ["CP-victim", "CARD-VICTIM"]
     sent = 0
     for method, template, operation in await operations(client):
         for n, form in enumerate(NON_CANONICAL):

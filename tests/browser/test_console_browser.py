@@ -3,9 +3,11 @@ Python client (no browser download: `.ci/browser` installs Chromium with apt).""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import subprocess
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
+from evcharge.ocpp.simulator.charger import Charger
 from tests.conftest import ADMIN_KEY
 from tests.test_cli import EVCHARGE, environment, free_port, run
 
@@ -180,8 +183,7 @@ def test_admin_signs_in_sees_every_page_and_signs_out(page: Any, server: Server)
     shoot(page, "overview")
 
     page.get_by_role("link", name="Chargers", exact=True).click()
-    expect(page.get_by_role("cell", name="CP-2-2")).to_be_visible()
-    shoot(page, "chargers")
+    expect(page.get_by_role("cell", name="CP-2-2")).to_be_visible()  # shot when charging
 
     page.get_by_role("link", name="Sites", exact=True).click()
     page.get_by_role("link", name="Depot 1").click()
@@ -227,6 +229,66 @@ def test_orders_appear_live_without_reloading(page: Any, server: Server) -> None
     expect(page.get_by_role("cell", name="live-1")).to_be_visible(timeout=15_000)
     expect(page.locator("#total-orders")).to_have_text("1")
     shoot(page, "orders")
+
+
+class SimulatedCharger:
+    """The simulator's charger on an event loop of its own thread (the browser's driver
+    is synchronous): each step runs there and is waited for."""
+
+    def __init__(self, url: str, charge_point_id: str, password: str) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        self.charger = Charger(url, charge_point_id, password)
+
+    def do(self, step: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(step, self.loop).result(timeout=30)
+
+    def close(self) -> None:
+        self.do(self.charger.drop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+        self.loop.close()
+
+
+def test_a_simulated_charger_goes_from_available_to_charging_live(
+    page: Any, server: Server
+) -> None:
+    expect = playwright.expect
+    password = "browser-test-password-1"
+    device = {"Name": "Bay 1", "MaxPowerKw": 11, "ChargePointId": "CP-1-1", "Password": password}
+    path = "/api/customers/1/contracts/1/gateways/1/evchargingdevices/1"
+    assert server.api("PUT", path, json=device).is_success
+    assert server.api("PUT", "/api/customers/1/idtags/CARD-1", json={}).is_success
+    sign_in(page, server, ADMIN_KEY)
+    page.goto(server.base + "/ui/chargers")
+    row = page.get_by_role("row").filter(has_text="CP-1-1")
+    expect(row).to_contain_text("not connected")
+    charger = SimulatedCharger(server.base.replace("http", "ws", 1) + "/ocpp", "CP-1-1", password)
+    try:
+        sim = charger.charger
+        charger.do(sim.connect())
+        assert charger.do(sim.boot()) == "Accepted"
+        charger.do(sim.send(sim.status(1, "Available")))
+        # No reload: the server's event makes the page fetch its live region again.
+        expect(row).to_contain_text("Available", timeout=15_000)
+        expect(row.get_by_text("connected", exact=True)).to_be_visible()
+        started = charger.do(sim.send(sim.start(1, "CARD-1")))
+        charger.do(sim.send(sim.status(1, "Charging")))
+        sim.advance(timedelta(minutes=15))  # 7 kW for a quarter of an hour: 1.75 kWh
+        charger.do(sim.send(sim.meter_value(1, started.transaction_id)))
+        expect(row).to_contain_text("Charging", timeout=15_000)
+        expect(row).to_contain_text("7.0", timeout=15_000)
+        shoot(page, "chargers")
+        row.get_by_role("link", name="CP-1-1").click()
+        expect(page.get_by_role("heading", name="Charger CP-1-1")).to_be_visible()
+        session = page.get_by_role("row").filter(has_text="CARD-1")
+        expect(session).to_contain_text("charging")
+        expect(session).to_contain_text("1.750")
+        expect(page.get_by_role("cell", name="Power.Active.Import").first).to_be_visible()
+        shoot(page, "charger")
+    finally:
+        charger.close()
 
 
 def test_a_customer_key_is_refused_another_customers_site(page: Any, server: Server) -> None:

@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from evcharge.app import create_app
 from evcharge.auth.principal import Principal
 from evcharge.config import Settings
+from evcharge.console.chargers import RegisteredChargers
 from evcharge.console.signin import event_stream, fingerprint
 from tests.conftest import ADMIN_KEY, NOW
 from tests.factories import (
@@ -241,14 +242,23 @@ async def test_prices_page_lists_areas_with_last_import_and_charts_one(
 
 
 async def test_chargers_list_registered_charge_points_without_inventing_state(
-    admin_browser: httpx.AsyncClient, client: httpx.AsyncClient
+    app: FastAPI, admin_browser: httpx.AsyncClient, client: httpx.AsyncClient
 ) -> None:
     await register_device(client, ChargePointId="CP-42")
     await register_device(client, device=2)  # no ChargePointId: not a charger
     page = await admin_browser.get("/ui/chargers")
     assert "CP-42" in page.text
     assert "1 charger" in page.text
-    assert "connection state" in page.text.lower()
+    # Never connected: said so, with no power and no heartbeat (nothing invented).
+    assert "not connected</span>" in page.text and "never" in page.text
+    assert 'class="badge ok">connected' not in page.text
+    ocpp_source = app.state.charger_source
+    app.state.charger_source = RegisteredChargers()  # a console without OCPP data
+    try:
+        page = await admin_browser.get("/ui/chargers")
+    finally:
+        app.state.charger_source = ocpp_source
+    assert "CP-42" in page.text and "connection state" in page.text.lower()
     assert "connected</span>" not in page.text
 
 

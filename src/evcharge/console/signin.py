@@ -131,9 +131,10 @@ async def sign_out(request: Request, caller: Caller) -> Response:
 
 
 async def fingerprint(state: Any, principal: Principal) -> str:
-    """Changes whenever something a page shows may have changed: the caller's orders and
-    plans (only its own: a customer learns nothing of others' activity). One short
-    connection: every open page polls it (on SQLite each transaction takes the write lock)."""
+    """Changes whenever something a page shows may have changed: the caller's orders,
+    plans and chargers (the charger source's `changes`) — only its own: a customer learns
+    nothing of others' activity. One short connection: every open page polls it (on
+    SQLite each transaction takes the write lock)."""
     orders = select(func.count(), func.max(ChargeOrder.created))
     plans = (
         select(func.count(), func.max(ChargePlan.created))
@@ -149,6 +150,9 @@ async def fingerprint(state: Any, principal: Principal) -> str:
     async with state.engine.connect() as connection:
         seen: list[Any] = [*(await connection.execute(orders)).one()]
         seen += [*(await connection.execute(plans)).one()]
+        source = getattr(state, "charger_source", None)
+        if source is not None:
+            seen += await source.changes(connection, principal)
         await connection.commit()
     return hashlib.sha256(repr(seen).encode()).hexdigest()[:16]
 

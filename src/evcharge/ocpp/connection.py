@@ -10,6 +10,8 @@ from typing import Literal
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from evcharge import metrics
+
 Direction = Literal["in", "out"]
 FrameHook = Callable[[str, Direction, str], None]
 """Called with (charge point id, direction, frame) for every frame: the message log's hook."""
@@ -60,7 +62,11 @@ class StarletteConnection:
 
 class LiveConnections:
     """The chargers whose sockets this process holds. A second connection of the same
-    identity replaces the first: the old socket is closed."""
+    identity replaces the first: the old socket is closed.
+
+    The connected-chargers gauge counts identities, not sockets: +1 when an id appears,
+    -1 when its current connection is released; a replacement changes neither (the old
+    socket's release finds the newer one in place and is not counted)."""
 
     def __init__(self) -> None:
         self._by_id: dict[str, StarletteConnection] = {}
@@ -77,6 +83,8 @@ class LiveConnections:
     async def replace(self, connection: StarletteConnection) -> None:
         old = self._by_id.get(connection.charge_point_id)
         self._by_id[connection.charge_point_id] = connection
+        if old is None:
+            metrics.charger_connected(1)
         if old is not None and old is not connection:
             await old.close(code=1000, reason="replaced by a new connection")
 
@@ -84,5 +92,6 @@ class LiveConnections:
         """Forget the connection; False when a newer one already holds the id."""
         if self._by_id.get(connection.charge_point_id) is connection:
             del self._by_id[connection.charge_point_id]
+            metrics.charger_connected(-1)
             return True
         return False

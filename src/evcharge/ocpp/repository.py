@@ -207,6 +207,7 @@ def device_paths() -> Any:
             ChargingDevice.number,
             ChargingDevice.charge_point_id,
             ChargingDevice.name,
+            ChargingDevice.max_power_kw,
             Gateway.number.label("gateway"),
             Contract.number.label("contract"),
             Customer.number.label("customer"),

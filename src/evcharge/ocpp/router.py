@@ -6,7 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import func, select
 from starlette.responses import Response
 
 from evcharge.auth.principal import CustomerScoped, CustomerTree, Principal
@@ -14,8 +13,8 @@ from evcharge.compat.paging import Pages, Paging
 from evcharge.compat.webapi import body_doc, errors_doc, read_body, reply
 from evcharge.db import Session
 from evcharge.errors import Conflict, Invalid, NotFound
-from evcharge.ocpp import repository, schemas
-from evcharge.ocpp.models import Charger, ConnectorState, IdTag, MeterValue, ServerProcess
+from evcharge.ocpp import reads, repository, schemas
+from evcharge.ocpp.models import IdTag
 from evcharge.ocpp.models import Transaction as TransactionRow
 from evcharge.registry.paths import CustomerPath
 from evcharge.registry.repository import resolve
@@ -110,6 +109,38 @@ def _alive_after(request: Request) -> Any:
     return request.app.state.clock() - ttl
 
 
+def _charger_wire(found: reads.Found) -> schemas.Charger:
+    row, state, live = found.device, found.state, found.live
+    return schemas.Charger(
+        charge_point_id=row.charge_point_id,
+        device=schemas.ChargerDevice(
+            id=row.id,
+            customer_id=row.customer,
+            contract_no=row.contract,
+            gateway_asset_id=row.gateway,
+            device_asset_id=row.number,
+            name=row.name,
+        ),
+        connected=live,
+        connected_since=state.connected_since if live and state else None,
+        last_heartbeat=state.last_heartbeat if state else None,
+        server_process=state.process_id if live and state else None,
+        boot_status=state.boot_status if state else None,
+        boot=state.boot if state else None,
+        connectors=[
+            schemas.Connector(
+                connector_id=c.connector_id,
+                status=c.status,
+                error_code=c.error_code,
+                info=c.info,
+                vendor_error_code=c.vendor_error_code,
+                timestamp=c.timestamp,
+            )
+            for c in found.connectors
+        ],
+    )
+
+
 async def _chargers(
     request: Request,
     session: Session,
@@ -117,69 +148,9 @@ async def _chargers(
     paging: Paging,
     charge_point_id: str | None = None,
 ) -> tuple[list[schemas.Charger], int]:
-    devices = repository.device_paths().subquery()
-    query = select(devices).order_by(devices.c.charge_point_id)
-    own = principal.customer_filter(None)
-    if own is not None:
-        query = query.where(devices.c.customer_uuid == own)
-    if charge_point_id is not None:
-        query = query.where(devices.c.charge_point_id == charge_point_id)
-    total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    rows = (
-        await session.execute(query.offset((paging.page - 1) * paging.size).limit(paging.size))
-    ).all()
-    ids = [row.charge_point_id for row in rows]
-    states = {
-        c.charge_point_id: c
-        for c in await session.scalars(select(Charger).where(Charger.charge_point_id.in_(ids)))
-    }
-    alive = set(
-        await session.scalars(
-            select(ServerProcess.id).where(ServerProcess.last_seen >= _alive_after(request))
-        )
-    )
-    connectors: dict[str, list[ConnectorState]] = {}
-    for c in await session.scalars(
-        select(ConnectorState)
-        .where(ConnectorState.charge_point_id.in_(ids))
-        .order_by(ConnectorState.connector_id)
-    ):
-        connectors.setdefault(c.charge_point_id, []).append(c)
-    items = []
-    for row in rows:
-        state = states.get(row.charge_point_id)
-        live = state is not None and state.connected and state.process_id in alive
-        items.append(
-            schemas.Charger(
-                charge_point_id=row.charge_point_id,
-                device=schemas.ChargerDevice(
-                    id=row.id,
-                    customer_id=row.customer,
-                    contract_no=row.contract,
-                    gateway_asset_id=row.gateway,
-                    device_asset_id=row.number,
-                    name=row.name,
-                ),
-                connected=live,
-                connected_since=state.connected_since if live and state else None,
-                last_heartbeat=state.last_heartbeat if state else None,
-                server_process=state.process_id if live and state else None,
-                boot_status=state.boot_status if state else None,
-                boot=state.boot if state else None,
-                connectors=[
-                    schemas.Connector(
-                        connector_id=c.connector_id,
-                        status=c.status,
-                        error_code=c.error_code,
-                        info=c.info,
-                        vendor_error_code=c.vendor_error_code,
-                        timestamp=c.timestamp,
-                    )
-                    for c in connectors.get(row.charge_point_id, [])
-                ],
-            )
-        )
-    return items, total
+    filters = reads.ChargerFilter(charge_point_id=charge_point_id)
+    found, total = await reads.chargers(session, principal, paging, _alive_after(request), filters)
+    return [_charger_wire(f) for f in found], total
 
 
 @router.get("/api/chargers", response_model=schemas.ChargerPage, responses=READ_ERRORS)
@@ -244,13 +215,7 @@ async def list_transactions(
 ) -> Response:
     """The charger's sessions, newest first, with flags and what became of each."""
     await _visible(request, session, principal, chargePointId)
-    query = (
-        select(TransactionRow)
-        .where(TransactionRow.charge_point_id == chargePointId)
-        .order_by(TransactionRow.id.desc())
-    )
-    total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    rows = await session.scalars(query.offset((paging.page - 1) * paging.size).limit(paging.size))
+    rows, total = await reads.transactions(session, chargePointId, paging)
     page = schemas.TransactionPage.of([_transaction_wire(t) for t in rows], paging, total)
     return reply(page)
 
@@ -271,11 +236,7 @@ async def list_meter_values(
     await _visible(request, session, principal, chargePointId)
     if await repository.transaction(session, chargePointId, transactionId) is None:
         raise NotFound(f"No transaction {transactionId} exists on {chargePointId!r}.")
-    query = (
-        select(MeterValue).where(MeterValue.transaction_id == transactionId).order_by(MeterValue.id)
-    )
-    total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
-    rows = await session.scalars(query.offset((paging.page - 1) * paging.size).limit(paging.size))
+    rows, total = await reads.meter_values(session, transactionId, paging)
     items = [
         schemas.MeterValue(
             timestamp=v.timestamp,

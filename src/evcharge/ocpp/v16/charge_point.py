@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
@@ -22,6 +23,7 @@ from ocpp.routing import on as _on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
 
+from evcharge import metrics
 from evcharge.ocpp import service
 from evcharge.ocpp.repository import Identity
 
@@ -39,6 +41,11 @@ SPELLING_1_6 = {
 """OCPP-J 1.6 §4.2.3 spells these codes this way (errata: kept, never fixed)."""
 
 H = TypeVar("H", bound=Callable[..., Awaitable[Any]])
+
+MALFORMED = "malformed"
+"""The action label of a frame that is not a well-formed CALL."""
+UNKNOWN = "unknown"
+"""The action label of a CALL whose action we do not handle (bounded label values)."""
 
 
 def on(action: Action) -> Callable[[H], H]:
@@ -89,12 +96,16 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
         """This connection's view of its open transactions (MeterValues read none)."""
 
     async def route_message(self, raw_msg: str) -> None:
+        """Handle one frame; every CALL from the charger is counted and timed (metrics:
+        action and direction "in", from the frame's arrival to our answer sent)."""
+        started = time.perf_counter()
         try:
             msg = unpack(raw_msg)
         except OCPPError as error:
             await self._send(
                 call_error(_readable_id(raw_msg), "FormatViolation", error.description, {})
             )
+            metrics.ocpp_message(MALFORMED, "in", time.perf_counter() - started)
             return
         if msg.message_type_id != MessageType.Call:
             if msg.message_type_id in (MessageType.CallResult, MessageType.CallError):
@@ -105,15 +116,30 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
             await self._send(
                 call_error(_readable_id(raw_msg), "FormatViolation", "Malformed CALL", details)
             )
+            metrics.ocpp_message(MALFORMED, "in", time.perf_counter() - started)
             return
+        known = msg.action in self.route_map
         try:
-            if msg.action in self.route_map:
+            if known:
                 _validate_payload(msg, self._ocpp_version)
             await self._handle_call(msg)
         except OCPPError as error:
             await self._send(
                 call_error(msg.unique_id, error.code, error.description, _plain(error.details))
             )
+        finally:
+            action = msg.action if known else UNKNOWN
+            metrics.ocpp_message(action, "in", time.perf_counter() - started)
+
+    async def call(self, payload: Any, *args: Any, **kwargs: Any) -> Any:
+        """A command to the charger (remote commands, issue 11): counted and timed with
+        direction "out", until the charger's reply (or the timeout)."""
+        started = time.perf_counter()
+        try:
+            return await super().call(payload, *args, **kwargs)
+        finally:
+            action = type(payload).__name__.removesuffix("Payload")
+            metrics.ocpp_message(action, "out", time.perf_counter() - started)
 
     async def _send(self, message: str) -> None:
         # The library formats its own CALLERRORs (a handler that raised): 1.6 spelling too.
