@@ -17,8 +17,9 @@ NO_NUL = "^[^\\x00]*$"
 DECIMAL_LIMIT = 10**12
 """WireDecimal refuses magnitudes from 10^12 up (NUMERIC(18,6))."""
 
-_NUMBER_AS_TEXT = {"type": "number"}
-"""Json.NET writes a JSON number into a string property (coerce_numbers_to_str)."""
+_NUMBER_AS_TEXT = {"type": "number", "exclusiveMinimum": -(10**29), "exclusiveMaximum": 10**29}
+"""Json.NET writes a JSON number into a string property (coerce_numbers_to_str); a
+number beyond ±10^29 is refused wherever a field reads it (compat/numbers.py)."""
 
 _EMPTY_TEXT = {"type": "string", "maxLength": 0}
 """Json.NET reads "" for a nullable value type (number, date, enum) as null."""

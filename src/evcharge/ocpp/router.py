@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
+from fastapi import Path as PathParam
 from starlette.responses import Response
 
 from evcharge.auth.principal import CustomerScoped, CustomerTree, Principal
@@ -40,6 +42,16 @@ def _id_tag_wire(tag: IdTag, customer_number: int) -> schemas.IdTag:
     )
 
 
+IdTagParam = Annotated[
+    str,
+    PathParam(
+        description="1 to 20 printable ASCII characters (OCPP 1.6 IdToken)",
+        json_schema_extra={"pattern": "^[\\x21-\\x7e]{1,20}$"},
+    ),
+]
+"""Documented as `_tag` checks it (a FastAPI pattern would refuse in FastAPI's shape)."""
+
+
 def _tag(raw: str) -> str:
     if not 1 <= len(raw) <= 20 or any(ord(c) < 0x21 or ord(c) > 0x7E for c in raw):
         raise Invalid(errors={"idTag": ["An idTag is 1 to 20 printable ASCII characters."]})
@@ -58,7 +70,7 @@ async def put_id_tag(
     request: Request,
     session: Session,
     path: CustomerPath,
-    idTag: str,
+    idTag: IdTagParam,
 ) -> Response:
     """An id tag (RFID card, app token) of the customer, with status and expiry."""
     tag_value = _tag(idTag)
@@ -78,7 +90,8 @@ async def put_id_tag(
     await session.flush()
     wire = _id_tag_wire(found, chain.customer.number)
     if created:
-        return reply(wire, 201, {"Location": str(request.url.path)})
+        location = f"/api/customers/{path.customer}/idtags/{quote(tag_value, safe='')}"
+        return reply(wire, 201, {"Location": location})
     return reply(wire)
 
 
@@ -91,9 +104,9 @@ async def put_id_tag(
 async def get_id_tag(
     session: Session,
     path: CustomerPath,
-    idTag: str,
+    idTag: IdTagParam,
 ) -> Response:
-    tag_value = idTag
+    tag_value = _tag(idTag)
     chain = await resolve(session, path, depth=1)
     found = await session.get(IdTag, tag_value)
     if found is None or found.customer_id != chain.customer.id:
