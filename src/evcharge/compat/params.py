@@ -11,7 +11,7 @@ import re
 from datetime import datetime, tzinfo
 from typing import Annotated, Any
 
-from fastapi import Path
+from fastapi import Path, Query
 from pydantic import PlainValidator, WithJsonSchema
 from starlette.requests import Request
 
@@ -70,6 +70,12 @@ DeviceNo = Annotated[int, _path_int32("deviceAssetId"), _INT32_SCHEMA, Path(alia
 
 QUERY_DATE_DOC: dict[str, Any] = {"anyOf": [*DATE_ALTERNATIVES, {"type": "string", "maxLength": 0}]}
 """A query date's schema (`Query(json_schema_extra=…)`): ISO 8601, or empty for "not given"."""
+
+FromQuery = Annotated[
+    str | None,
+    Query(alias="from", description="ISO 8601; default: now", json_schema_extra=QUERY_DATE_DOC),
+]
+"""`?from=` of a time-range read, documented as the dates `query_date` reads."""
 QUERY_GUID_DOC: dict[str, Any] = {
     "anyOf": [{"type": "string", "format": "uuid"}, {"type": "string", "maxLength": 0}]
 }

@@ -10,7 +10,7 @@ from fastapi import Path as PathParam
 from starlette.responses import Response
 
 from evcharge.auth.principal import CustomerScoped
-from evcharge.compat.params import QUERY_DATE_DOC, query_date
+from evcharge.compat.params import QUERY_DATE_DOC, FromQuery, query_date
 from evcharge.compat.webapi import body_doc, errors_doc, read_body, reply
 from evcharge.db import Session
 from evcharge.plans import service as plans
@@ -62,10 +62,7 @@ async def get_prices(
     _caller: CustomerScoped,
     planning: Planning,
     area: Area,
-    start: Annotated[
-        str | None,
-        Query(alias="from", description="ISO 8601; default: now", json_schema_extra=QUERY_DATE_DOC),
-    ] = None,
+    start: FromQuery = None,
     end: Annotated[
         str | None,
         Query(

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from evcharge.auth.principal import CustomerTree
-from evcharge.compat.params import QUERY_DATE_DOC, query_date
+from evcharge.compat.params import QUERY_DATE_DOC, FromQuery, query_date
 from evcharge.compat.webapi import body_doc, errors_doc, read_body, reply
 from evcharge.db import Session
 from evcharge.plans.context import Planning
@@ -53,10 +53,7 @@ async def get_capacity(
     session: Session,
     planning: Planning,
     path: GatewayPath,
-    start: Annotated[
-        str | None,
-        Query(alias="from", description="ISO 8601; default: now", json_schema_extra=QUERY_DATE_DOC),
-    ] = None,
+    start: FromQuery = None,
     end: Annotated[
         str | None,
         Query(
