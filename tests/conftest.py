@@ -29,7 +29,11 @@ ADMIN_HEADERS = {"Authorization": f"Bearer {ADMIN_KEY}"}
 
 # Machines here are shared and noisy: a property test is judged by its examples, never by
 # how long one took (a deadline would turn a GC pause into a "flaky" failure).
-hypothesis.settings.register_profile("evcharge", deadline=None)
+# CI explores the same examples every run (a red CI then reproduces); elsewhere each run
+# explores anew.
+hypothesis.settings.register_profile(
+    "evcharge", deadline=None, derandomize=bool(os.environ.get("CI"))
+)
 hypothesis.settings.load_profile("evcharge")
 
 POSTGRES_URL = os.environ.get("EVCHARGE_TEST_POSTGRES_URL", "")
