@@ -8,7 +8,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run test check lint fmt bench fuzz clean test-dotnet fuzz-all
+.PHONY: install run test check lint fmt bench fuzz clean test-dotnet fuzz-all test-scale
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -26,7 +26,12 @@ run: install
 	$(BIN)/evcharge serve
 
 test: install
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 -m "not scale"
+
+# Real-world sizes end to end (a 1,000-car depot over HTTP on both databases): minutes of
+# CPU, so outside `make test`'s five minutes; CI (`.ci/run`) runs them.
+test-scale: install
+	$(BIN)/pytest -n 2 -m scale
 
 lint: install
 	$(BIN)/ruff check src tests bench

@@ -100,6 +100,10 @@ async def app(settings: Settings) -> AsyncIterator[FastAPI]:
 
 
 async def empty_tables(application: FastAPI) -> None:
+    await application.state.ocpp.frames.flush()  # frames still on their way to the log
+    # Charging profiles are sent in the background after a charger connects: let that
+    # finish first (a delete of every table meanwhile can deadlock with it on PostgreSQL).
+    await asyncio.wait_for(application.state.ocpp.smart.idle.wait(), timeout=30)
     async with application.state.engine.begin() as connection:
         for table in reversed(metadata.sorted_tables):
             await connection.execute(table.delete())

@@ -1,5 +1,6 @@
-"""A real evcharge process for out-of-process clients (the .NET suite, `st run`): free
-port, temporary SQLite database, its own admin key; stopped on exit."""
+"""A real evcharge process for out-of-process clients (the .NET suite, `st run`, the
+command routing between server processes): free port, temporary SQLite database (or the
+given one, already migrated), its own admin key (or the given one); stopped on exit."""
 
 from __future__ import annotations
 
@@ -23,6 +24,11 @@ class LiveServer:
     url: str
     admin_key: str
     log: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def ocpp_url(self) -> str:
+        return self.url.replace("http://", "ws://", 1) + "/ocpp"
 
 
 def free_port() -> int:
@@ -33,24 +39,33 @@ def free_port() -> int:
 
 
 @contextmanager
-def live_server(directory: Path) -> Iterator[LiveServer]:
-    port, key = free_port(), secrets.token_urlsafe(24)
+def live_server(
+    directory: Path,
+    *,
+    database_url: str | None = None,
+    admin_key: str | None = None,
+    settings: dict[str, str] | None = None,
+) -> Iterator[LiveServer]:
+    port, key = free_port(), admin_key or secrets.token_urlsafe(24)
+    directory.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
-        "EVCHARGE_DATABASE_URL": f"sqlite:///{directory / 'evcharge.db'}",
+        "EVCHARGE_DATABASE_URL": database_url or f"sqlite:///{directory / 'evcharge.db'}",
         "EVCHARGE_ADMIN_KEY": key,
         "EVCHARGE_HOST": "127.0.0.1",
         "EVCHARGE_PORT": str(port),
         "EVCHARGE_LOG_LEVEL": "warning",
+        **(settings or {}),
     }
-    subprocess.run([*EVCHARGE, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
+    if database_url is None:
+        subprocess.run([*EVCHARGE, "db", "upgrade"], env=env, check=True, stdout=subprocess.DEVNULL)
     log = directory / "server.log"
     with log.open("wb") as output:
         server = subprocess.Popen([*EVCHARGE, "serve"], env=env, stdout=output, stderr=output)
         try:
             url = f"http://127.0.0.1:{port}"
             _wait_until_up(url, server)
-            yield LiveServer(url, key, log)
+            yield LiveServer(url, key, log, server)
         finally:
             server.terminate()
             server.wait(timeout=30)

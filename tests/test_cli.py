@@ -7,6 +7,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -63,6 +64,35 @@ def test_serve_refuses_a_database_whose_schema_is_behind(tmp_path: Path) -> None
     assert "evcharge db upgrade" in result.stderr
 
 
+def test_serve_waits_for_a_write_lock_held_by_another_process_at_start(tmp_path: Path) -> None:
+    """SQLite: another process holding the write lock past the busy timeout as `serve`
+    starts (every transaction here begins IMMEDIATE) delays the start; it does not stop it."""
+    port = free_port()
+    env = environment(tmp_path, EVCHARGE_PORT=str(port), EVCHARGE_DB_TIMEOUT_SECONDS="1")
+    assert run("db", "upgrade", env=env).returncode == 0
+    holder = sqlite3.connect(tmp_path / "cli.db", isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    errors = (tmp_path / "serve.err").open("wb")
+    server = subprocess.Popen([*EVCHARGE, "serve"], env=env, stderr=errors)
+    try:
+        time.sleep(6)  # its start-up check meets the lock (import ~2 s, then 1 s busy wait)
+        holder.execute("ROLLBACK")
+        deadline = time.monotonic() + 30
+        while True:
+            assert server.poll() is None, (tmp_path / "serve.err").read_text()
+            try:
+                assert httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, "server did not start"
+                time.sleep(0.1)
+    finally:
+        holder.close()
+        server.terminate()
+        server.wait(timeout=30)
+        errors.close()
+
+
 def test_db_upgrade_then_current_reports_up_to_date(tmp_path: Path) -> None:
     env = environment(tmp_path)
     assert "behind" in run("db", "current", env=env).stdout
@@ -116,7 +146,9 @@ def test_prices_import_then_plan_all_reports_plans_and_saving(tmp_path: Path) ->
     start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=1)
     rows = ["start_utc,end_utc,price_eur_per_kwh"]
     for hour in range(48):
-        price = 0.05 if (start + timedelta(hours=hour)).hour in (2, 3, 4, 5) else 0.30
+        # Cheap hours well after now and before the deadline (never "now", whatever the
+        # time of day the test runs): charging at once costs more.
+        price = 0.05 if 20 <= hour < 24 else 0.30
         slot = start + timedelta(hours=hour)
         rows.append(f"{slot.isoformat()},{(slot + timedelta(hours=1)).isoformat()},{price}")
     prices = tmp_path / "prices.csv"

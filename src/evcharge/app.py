@@ -27,6 +27,7 @@ from evcharge.config import Settings, get_settings
 from evcharge.console.app import ConsoleDispatch, create_console
 from evcharge.db import create_engine, session_factory
 from evcharge.ocpp.central import CentralSystem
+from evcharge.ocpp.commands.router import router as ocpp_commands
 from evcharge.ocpp.console_source import OcppChargers
 from evcharge.ocpp.endpoint import route as ocpp_route
 from evcharge.ocpp.router import id_tags as ocpp_id_tags
@@ -92,6 +93,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redirect_slashes=False,
         docs_url=None,  # served by the console from vendored assets (no CDN)
         redoc_url=None,
+        # Metrics are Prometheus (/metrics); FastAPI's native OpenTelemetry hooks are off:
+        # unconfigured they still cost a provider check on every request (measured).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.engine = engine
@@ -113,6 +117,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         prices_router,
         orders_router,
         ocpp_router,
+        ocpp_commands,
         ocpp_id_tags,
         sites_router,
     ]

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from evcharge.config import ConfigError, Settings, load_settings
@@ -66,7 +67,7 @@ def serve(
     async def check() -> None:
         engine = create_engine(settings)
         try:
-            await require_current(engine)
+            await _while_locked(lambda: require_current(engine), settings.db_timeout_seconds * 6)
         finally:
             await engine.dispose()
 
@@ -299,6 +300,20 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     except Exception as exc:
         raise _fail(f"upgrade failed ({type(exc).__name__}: {exc})") from None
     typer.echo(f"database is at {revision}")
+
+
+async def _while_locked(read: Callable[[], Awaitable[T]], seconds: float) -> T:
+    """`read`, tried again while another process holds an SQLite database's write lock
+    (every SQLite transaction here begins IMMEDIATE): a start beside a busy writer waits
+    instead of exiting; any other failure, or a lock held longer, stops as before."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            return await read()
+        except OperationalError as exc:
+            if "database is locked" not in str(exc) or time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 @db_app.command("current")

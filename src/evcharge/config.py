@@ -68,6 +68,21 @@ class Settings(BaseSettings):
     ocpp_ws_ping_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
     ocpp_ws_ping_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     ocpp_password_scrypt_n: int = Field(default=2**14, ge=2**10, le=2**20)
+    # Smart charging (docs/ocpp.md): how often a process looks for charging profiles its
+    # chargers should have and do not (a cheap indexed query), and the back-off of a
+    # profile the charger refused or did not answer (doubling from first to max).
+    ocpp_profile_poll_seconds: float = Field(default=2.0, gt=0, le=3600)
+    ocpp_profile_retry_seconds: float = Field(default=30.0, gt=0, le=86_400)
+    ocpp_profile_retry_max_seconds: float = Field(default=1800.0, gt=0, le=86_400)
+    # Remote commands and the message log (docs/ocpp.md).
+    ocpp_command_timeout_seconds: float = Field(default=30.0, gt=0, le=600)
+    """How long a remote command waits for the charger's answer, queue included (504 after)."""
+    ocpp_bus_poll_seconds: float = Field(default=0.1, gt=0, le=10)
+    """SQLite only: how often a process looks for notifications of the other processes."""
+    ocpp_log_days: float = Field(default=7.0, ge=0, le=3660)
+    """How long the OCPP message log keeps frames (0: not kept at all)."""
+    ocpp_log_frame_chars: int = Field(default=8192, ge=256, le=1_000_000)
+    """The longest frame stored whole; a longer one keeps its beginning and its full size."""
     # The replanning schedule (docs/sites.md): `serve` runs it unless disabled; one
     # process leads, the others poll every interval and take over when it dies.
     schedule_enabled: bool = True

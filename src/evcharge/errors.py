@@ -74,3 +74,8 @@ class TooManyRequests(DomainError):
 class Unprocessable(DomainError):
     status = 422
     default_message = "The request is well-formed but cannot be processed."
+
+
+class GatewayTimeout(DomainError):
+    status = 504
+    default_message = "The charger did not answer in time."

@@ -5,14 +5,18 @@ from evcharge.charging_info.models import ChargingInformation
 from evcharge.console.models import ConsoleSession
 from evcharge.db import metadata
 from evcharge.ocpp.models import (
+    BusMessage,
     ChargePointCredential,
     Charger,
+    Command,
     ConnectorState,
+    Frame,
     IdTag,
     MeterValue,
     ServerProcess,
     Transaction,
 )
+from evcharge.ocpp.smart.models import ChargingProfileState
 from evcharge.orders.models import ChargeOrder
 from evcharge.plans.models import ChargePlan
 from evcharge.prices.models import PriceArea, PriceSlotRow
@@ -22,6 +26,7 @@ from evcharge.sites.models import CapacitySlot, MeterReading
 __all__ = [
     "ApiKey",
     "ApiKeyChanges",
+    "BusMessage",
     "CapacitySlot",
     "ChargeOrder",
     "ChargePlan",
@@ -29,10 +34,13 @@ __all__ = [
     "Charger",
     "ChargingDevice",
     "ChargingInformation",
+    "ChargingProfileState",
+    "Command",
     "ConnectorState",
     "ConsoleSession",
     "Contract",
     "Customer",
+    "Frame",
     "Gateway",
     "IdTag",
     "MeterReading",

@@ -282,11 +282,25 @@ def test_a_simulated_charger_goes_from_available_to_charging_live(
         shoot(page, "chargers")
         row.get_by_role("link", name="CP-1-1").click()
         expect(page.get_by_role("heading", name="Charger CP-1-1")).to_be_visible()
-        session = page.get_by_role("row").filter(has_text="CARD-1")
+        sessions = page.get_by_role("region", name="Sessions")
+        session = sessions.get_by_role("row").filter(has_text="CARD-1")
         expect(session).to_contain_text("charging")
         expect(session).to_contain_text("1.750")
         expect(page.get_by_role("cell", name="Power.Active.Import").first).to_be_visible()
         shoot(page, "charger")
+
+        # Send a remote command and see the charger's reply.
+        page.get_by_label("Command", exact=True).select_option("UnlockConnector")
+        page.get_by_label("Payload (OCPP 1.6 JSON)").fill('{"connectorId": 1}')
+        page.get_by_role("button", name="Send").click()
+        reply = page.locator("#command-result")
+        expect(reply).to_contain_text("UnlockConnector", timeout=15_000)
+        expect(reply).to_contain_text('"status": "Unlocked"')
+        log = page.get_by_role("region", name="OCPP message log")
+        expect(log.get_by_role("row").filter(has_text="to the charger").first).to_contain_text(
+            "CALL UnlockConnector"
+        )
+        shoot(page, "charger-command")
     finally:
         charger.close()
 

@@ -129,7 +129,12 @@ def plan_energy_by(plan: Plan, moment: datetime | None) -> float:
 
 
 def plan_cost_by(plan: Plan, moment: datetime | None) -> float:
-    return sum(s.energy_kwh * s.price for s in plan.slots if moment is None or s.end <= moment)
+    """The known cost (slots before the first known price have none)."""
+    return sum(
+        s.energy_kwh * s.price
+        for s in plan.slots
+        if s.price is not None and (moment is None or s.end <= moment)
+    )
 
 
 def close(a: float, b: float, scale: float = 1.0, rel: float = 1e-6) -> bool:

@@ -79,10 +79,16 @@ def _reference(
     bounds |= {c.start for c in scenario.capacity} | {c.end for c in scenario.capacity}
     cuts = sorted(b for b in bounds if b >= now)
     pieces: list[tuple[datetime, datetime, float]] = []
+    # Time before the first known price is usable but unpriced: ranked dearer than any
+    # known price (any such rank gives the same optimum), its cost left out below.
+    first = min((p.start for p in scenario.prices if p.end > now), default=now)
+    dearest = max(p.price for p in scenario.prices) + 1.0
     for lo, hi in itertools.pairwise(cuts):
         price = [p.price for p in scenario.prices if p.start <= lo and hi <= p.end]
         if price:
             pieces.append((lo, hi, price[0]))
+        elif hi <= first:
+            pieces.append((lo, hi, dearest))
     hours = np.array([(b - a).total_seconds() / 3600 for a, b, _ in pieces])
     price_arr = np.array([p for *_, p in pieces])
     limits = [scenario.limit_at(a) for a, _, _ in pieces]
@@ -106,8 +112,10 @@ def _reference(
         [r.energy_kwh for r in smart],
         order,
     )
-    scale = float(np.abs(result.x.sum(axis=0) * price_arr).sum()) if pieces else 0.0
-    return smart, result.delivered.tolist(), result.cost, scale
+    known = np.array([hi > first for _, hi, _ in pieces], dtype=bool)
+    spent = result.x.sum(axis=0) * price_arr if pieces else np.zeros(0)
+    scale = float(np.abs(spent).sum()) if pieces else 0.0
+    return smart, result.delivered.tolist(), float(spent[known].sum()), scale
 
 
 def _check_against_highs(scenario: Scenario, plans: dict[str, Plan]) -> None:
@@ -330,13 +338,45 @@ def test_prices_from_the_next_full_hour_count_as_known_up_to_the_deadline() -> N
     cars = [ChargeRequest(f"ev{i}", ChargeMode.SMART, 20.0, 11.0, BASE + 3 * H) for i in range(8)]
     plans = plan_site(cars, prices, now, 40.0)
     for plan in plans.values():
-        assert plan.reason is None or "not known" not in plan.reason
-        assert plan.slots and plan.slots[0].start >= BASE
+        assert plan.reason is None or "not known for the whole time" not in plan.reason
     short = [p for p in plans.values() if not p.target_reached]
-    assert short  # 160 kWh cannot fit in 3 h at 40 kW
-    for plan in short:
-        assert plan.energy_kwh > 0.0 or "missing" in (plan.reason or "")
-        assert "Prices are known only from" in (plan.reason or "")
+    assert short  # 160 kWh cannot fit in 3 h 20 min at 40 kW
+    # The 20 minutes before the first price are used: the site is full from now.
+    lead_in = sum(s.energy_kwh for p in plans.values() for s in p.slots if s.start < BASE)
+    assert lead_in == pytest.approx(40.0 / 3)
+    for plan in plans.values():
+        for s in plan.slots:
+            assert (s.price is None) == (s.start < BASE)
+        if any(s.price is None for s in plan.slots):
+            assert "before the first known price" in (plan.reason or "")
+
+
+def test_the_lead_in_before_the_first_price_is_used_only_when_priced_time_is_short() -> None:
+    now = BASE - timedelta(minutes=30)
+    prices = hourly([0.3, 0.1])
+    enough = ChargeRequest("a", ChargeMode.SMART, 10.0, 11.0, BASE + 2 * H)
+    plan = plan_site([enough], prices, now, None)["a"]
+    assert plan.target_reached and plan.reason is None
+    assert all(s.start >= BASE + H for s in plan.slots[:1])  # the cheap hour first
+    assert plan.estimated_cost == pytest.approx(10.0 * 0.1)
+    tight = ChargeRequest("b", ChargeMode.SMART, 25.0, 11.0, BASE + 2 * H)
+    plan = plan_site([tight], prices, now, None)["b"]
+    assert plan.target_reached
+    early = [s for s in plan.slots if s.start < BASE]
+    assert early and early[0].price is None
+    assert sum(s.energy_kwh for s in early) == pytest.approx(3.0)
+    assert plan.estimated_cost == pytest.approx(11.0 * 0.3 + 11.0 * 0.1)
+    assert "3.00 kWh planned before the first known price" in (plan.reason or "")
+
+
+def test_a_normal_car_plugged_in_before_the_first_price_charges_at_once() -> None:
+    now = BASE - timedelta(minutes=15)
+    car = ChargeRequest("n", ChargeMode.NORMAL, 5.0, 11.0, None)
+    for plan in (plan_site([car], hourly([0.2]), now, None)["n"],
+                 plan_device(car, hourly([0.2]), now)):  # fmt: skip
+        assert plan.slots[0].start == now and plan.slots[0].price is None
+        assert plan.target_reached
+        assert plan.estimated_cost == pytest.approx((5.0 - 11.0 / 4) * 0.2)
 
 
 def test_a_site_limit_of_zero_says_so_and_does_not_blame_prices() -> None:

@@ -186,3 +186,24 @@ async def test_no_plan_before_charging_information_and_none_after_clearing_it(
     assert (await client.delete(device_path() + "/charginginformation")).status_code == 204
     assert (await client.get(plan_path())).status_code == 404
     assert (await client.delete(device_path())).status_code == 204
+
+
+async def test_a_car_plugged_in_before_the_first_known_price_charges_at_once(
+    client: httpx.AsyncClient, clock: datetime
+) -> None:
+    """Prices published from the next full hour: the minutes before are planned (price
+    unknown: `Price` null, not in the cost), not skipped."""
+    await register_device(client, price_area="BE")
+    later = DAY + timedelta(hours=18)  # the clock stands at 17:30
+    await put_prices(client, "BE", hourly_prices(later, PRICES[18:30]))
+    posted = await client.post(device_path(), json={**smart(), "ChargingMode": "Normal"})
+    assert posted.status_code == 201, posted.text
+    plan = await get_plan(client)
+    first = plan["Slots"][0]
+    assert plan["StartTime"] == "2026-03-02T17:30:00Z"
+    assert first["Price"] is None and first["Start"] == "2026-03-02T17:30:00Z"
+    assert first["EnergyKwh"] == pytest.approx(5.5)
+    assert all(s["Price"] is not None for s in plan["Slots"][1:])
+    priced = sum(s["EnergyKwh"] * s["Price"] for s in plan["Slots"][1:])
+    assert plan["EstimatedCost"] == pytest.approx(priced, abs=1e-5)
+    assert "before the first known price" in plan["Reason"]

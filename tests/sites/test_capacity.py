@@ -115,7 +115,7 @@ async def test_no_capacity_says_so_and_bad_schedules_name_the_slot(
                              json={"Slots": [slot(1, 2, 1)]})).status_code == 404  # fmt: skip
 
 
-@pytest.mark.slow
+@pytest.mark.scale
 async def test_a_gateway_with_1000_devices_is_registered_and_planned_over_http(
     client: httpx.AsyncClient, app: FastAPI, clock: datetime
 ) -> None:

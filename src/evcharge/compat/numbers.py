@@ -146,6 +146,11 @@ def _encode(value: Any) -> str:
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
 
 
+def json_text(value: Any) -> str:
+    """Parsed JSON (dicts, lists, exact decimals) written back as compact JSON text."""
+    return _encode(value)
+
+
 def dumps(model: BaseModel) -> bytes:
     """A wire model as compact JSON (aliases as keys) with exact decimals."""
     return _encode(model.model_dump(mode="python", by_alias=True)).encode()

@@ -130,11 +130,13 @@ def errors_doc(*statuses: int) -> dict[int | str, dict[str, Any]]:
     text = {
         400: "The request is invalid; ModelState names each field and why.",
         401: "Missing or wrong API key.",
+        403: "This API key may not do that.",
         404: "The resource (or one of its parents) does not exist.",
         409: "Conflicts with the current state (e.g. children still exist).",
         413: "Request body too large.",
         415: "Unsupported media type.",
         429: "Rate limit exceeded; see Retry-After.",
         503: "The database is unavailable; see Retry-After.",
+        504: "The charger did not answer in time.",
     }
     return {code: {"model": WebApiError, "description": text[code]} for code in statuses}

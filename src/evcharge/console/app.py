@@ -15,7 +15,7 @@ from starlette.responses import FileResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from evcharge import metrics
-from evcharge.console import router, signin
+from evcharge.console import charger_page, router, signin
 from evcharge.console.chargers import RegisteredChargers
 from evcharge.console.web import STATIC, SecurityHeaders, install_errors
 
@@ -36,6 +36,7 @@ def create_console(state: Any) -> FastAPI:
         state.charger_source = RegisteredChargers()
     console.include_router(signin.router)
     console.include_router(router.router)
+    console.include_router(charger_page.router)
 
     @console.get("/ui/static/{name}")
     async def static(name: str) -> Response:

@@ -78,10 +78,24 @@ class MeterRow:
 
 
 @dataclass(frozen=True, slots=True)
+class ProfileRow:
+    kind: str
+    status: str | None
+    acknowledged: bool
+    attempts: int
+    next_attempt: datetime | None
+    error: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ChargerDetail:
     charger: ChargerRow
     boot_status: str | None = None
     boot: dict[str, str] | None = None
+    profiles: list[ProfileRow] = field(default_factory=list)
+    """Its charging profiles (smart charging): what it should have, and its answer."""
+    smart: str | None = None
+    """What it said of smart charging at boot, in words."""
     sessions: list[SessionRow] = field(default_factory=list)
     sessions_total: int = 0
     meter_values: list[MeterRow] = field(default_factory=list)

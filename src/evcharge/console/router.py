@@ -19,7 +19,7 @@ from evcharge.compat.binding import INT32_MAX, INT32_MIN
 from evcharge.compat.params import query_date
 from evcharge.config import Settings
 from evcharge.console import charts, service
-from evcharge.console.chargers import SESSIONS_PER_PAGE, ChargerQuery, ChargerSource
+from evcharge.console.chargers import ChargerQuery, ChargerSource
 from evcharge.console.web import Caller, local_time, render
 from evcharge.db import Session, unit_of_work
 from evcharge.errors import Invalid, NotFound
@@ -318,40 +318,6 @@ async def chargers(
             "live": source.live,
             "when": local_time(request),
             "title": "Chargers",
-        },
-        caller=caller,
-    )
-
-
-ChargePointId = Annotated[str, Path(min_length=1, max_length=48)]
-
-
-@router.get("/ui/chargers/{charge_point_id}")
-async def charger(
-    request: Request,
-    caller: Caller,
-    session: Session,
-    charge_point_id: ChargePointId,
-    page: PageNo = 1,
-) -> Response:
-    """One charger: state, connectors, power, its sessions with energy, recent meter
-    values. Another customer's charger is the same 404 as one that does not exist."""
-    source: ChargerSource = request.app.state.charger_source
-    detail = await source.detail(session, caller.principal, charge_point_id, page)
-    if detail is None:
-        raise NotFound(f"No charge point with ChargePointId {charge_point_id!r} exists.")
-    return render(
-        request,
-        "charger.html",
-        {
-            "detail": detail,
-            "c": detail.charger,
-            "page": page,
-            "pages": _pages(detail.sessions_total, SESSIONS_PER_PAGE),
-            "base_query": "",
-            "live": source.live,
-            "when": local_time(request),
-            "title": f"Charger {charge_point_id}",
         },
         caller=caller,
     )

@@ -11,7 +11,7 @@ import socket
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import structlog
 from sqlalchemy import text
@@ -19,11 +19,19 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from evcharge.config import Settings
 from evcharge.db import unit_of_work
-from evcharge.ocpp import repository, service
+from evcharge.ocpp import frame_log, repository, service
+from evcharge.ocpp.bus import create_bus
+from evcharge.ocpp.commands import dispatch
+from evcharge.ocpp.commands.dispatch import Commands
 from evcharge.ocpp.connection import FrameHook, LiveConnections
+from evcharge.ocpp.frame_log import FrameLog
 from evcharge.ocpp.meter_writer import MeterWriter
 from evcharge.ocpp.models import ServerProcess
 from evcharge.ocpp.passwords import VerifiedCache
+from evcharge.ocpp.smart.reconciler import Reconciler
+
+if TYPE_CHECKING:
+    from evcharge.ocpp.v16.charge_point import CentralChargePoint
 
 log = structlog.get_logger("evcharge.ocpp")
 T = TypeVar("T")
@@ -49,8 +57,18 @@ class CentralSystem:
         )
         self.live = LiveConnections()
         self.passwords = VerifiedCache()
-        self.frame_hook: FrameHook | None = None
+        self.frames = FrameLog(
+            engine, self.now, settings.ocpp_log_frame_chars, settings.ocpp_log_days > 0
+        )
+        self.frame_hook: FrameHook | None = self.frames.hook
         self.meters = MeterWriter(engine)
+        self.charge_points: dict[str, CentralChargePoint] = {}
+        """The protocol objects of the sockets this process holds: outbound calls go
+        through their `call` (one outstanding call per charger)."""
+        self.smart = Reconciler(self)
+        self.bus = create_bus(settings)
+        """Notifications between the server processes (`ocpp/bus.py`)."""
+        self.commands = Commands(self, self.bus)
         # Admission control: OCPP handlers queue here (in memory, in order, without a
         # deadline) rather than for a pool connection, whose wait times out after
         # EVCHARGE_DB_TIMEOUT_SECONDS — under a reconnect storm that turned into failed
@@ -96,6 +114,7 @@ class CentralSystem:
         every connection, see `service.connected`)."""
         if self._sweeper is None or self._sweeper.done():
             self._sweeper = asyncio.create_task(self._sweep_forever(), name="ocpp-sweep")
+        self.smart.ensure_running()
 
     async def sweep(self) -> None:
         """One pass: say this process lives, free chargers of dead processes, close
@@ -112,6 +131,12 @@ class CentralSystem:
         pending = await self.in_unit(liveness)
         self._registered_at = self.now()
         await self.settle_all(sorted(set(pending)))
+        await self.in_unit(self._housekeeping)
+
+    async def _housekeeping(self, session: AsyncSession, now: datetime) -> None:
+        """The message log's retention; command and bus rows nobody waits for any more."""
+        await frame_log.purge(session, now - timedelta(days=self.settings.ocpp_log_days))
+        await dispatch.purge(session, now)
 
     async def _sweep_forever(self) -> None:
         interval = max(1.0, self.settings.ocpp_process_ttl_seconds / 3)
@@ -128,9 +153,15 @@ class CentralSystem:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._sweeper
+        await self.smart.close()
         for connection in list(self.live.all()):
             await connection.close(code=1001, reason="server shutting down")
         await self.meters.close()
+        await self.frames.close()
+        await self.bus.close()
+        # Ready to serve again (tests start and stop servers on one app): both are lazy.
+        self.bus = create_bus(self.settings)
+        self.commands = Commands(self, self.bus)
 
     def describe(self) -> dict[str, Any]:
         return {"process": self.process.id, "connections": len(self.live)}

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
@@ -29,6 +29,8 @@ class StarletteConnection:
         self.charge_point_id = charge_point_id
         self.hook = hook
         self.closed = asyncio.Event()
+        self.charge_point: Any = None
+        """The protocol handler served on this socket (remote commands are sent through it)."""
 
     async def recv(self) -> str:
         message = await self.websocket.receive()

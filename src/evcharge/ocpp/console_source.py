@@ -20,10 +20,14 @@ from evcharge.console.chargers import (
     ChargerRow,
     Connector,
     MeterRow,
+    ProfileRow,
     SessionRow,
 )
 from evcharge.ocpp import reads
 from evcharge.ocpp.models import MeterValue, Transaction
+from evcharge.ocpp.smart.models import PLAN
+from evcharge.ocpp.smart.schedule import SmartConfig
+from evcharge.ocpp.smart.wanted import UNSTEERABLE
 
 RECENT_METER_VALUES = 30
 
@@ -121,6 +125,18 @@ class OcppChargers:
             charger=_row(found[0], power),
             boot_status=state.boot_status if state else None,
             boot=state.boot if state else None,
+            profiles=[
+                ProfileRow(
+                    kind="plan" if p.kind == PLAN else "site default (fair share)",
+                    status=p.status,
+                    acknowledged=not p.pending,
+                    attempts=p.attempts,
+                    next_attempt=p.next_attempt,
+                    error=p.error,
+                )
+                for p in found[0].profiles
+            ],
+            smart=_smart_words(state.smart_config if state else None, found[0].profiles),
             sessions=[_session(tx) for tx in sessions],
             sessions_total=total,
             meter_values=[_meter(v) for v in recent],
@@ -128,3 +144,16 @@ class OcppChargers:
 
     async def changes(self, connection: AsyncConnection, principal: Principal) -> list[Any]:
         return await reads.changes(connection, principal)
+
+
+def _smart_words(stored: dict[str, Any] | None, profiles: list[Any]) -> str | None:
+    if not stored:
+        return None
+    config = SmartConfig.of(stored)
+    words = (
+        f"stack levels up to {config.max_stack_level}, at most {config.max_periods} periods, "
+        f"limits in {' or '.join(config.units)}"
+    )
+    if any(p.kind == PLAN and p.status in UNSTEERABLE for p in profiles):
+        words += "; it refuses the plan's profile, so it is planned as Normal (not steerable)"
+    return words

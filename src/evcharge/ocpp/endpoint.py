@@ -104,10 +104,13 @@ async def ocpp_endpoint(websocket: WebSocket) -> None:
     central.ensure_sweeping()
     await websocket.accept(subprotocol=SUBPROTOCOL_1_6)
     connection = StarletteConnection(websocket, charge_point_id, central.frame_hook)
-    await central.live.replace(connection)
     charge_point = CentralChargePoint(
         identity, connection, central, central.settings.ocpp_response_timeout_seconds
     )
+    connection.charge_point = charge_point
+    await central.live.replace(connection)
+    central.charge_points[charge_point_id] = charge_point
+    await central.commands.listen()
     try:
         await charge_point.start()
     except ConnectionClosed:
@@ -117,6 +120,8 @@ async def ocpp_endpoint(websocket: WebSocket) -> None:
         await connection.close(code=1011, reason="internal error")
     finally:
         central.live.release(connection)
+        if central.charge_points.get(charge_point_id) is charge_point:
+            del central.charge_points[charge_point_id]
         try:
             await central.in_unit(
                 lambda s, t: service.disconnected(s, charge_point_id, connection_id, t),

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
+from typing import Any
 
 CLOCK_SET_AFTER = datetime(2010, 1, 1, tzinfo=UTC)
 """A timestamp before this comes from a charger whose clock was never set (1970 after boot)."""
@@ -22,6 +23,21 @@ _TO_WH = {None: Decimal(1), "Wh": Decimal(1), "kWh": Decimal(1000)}
 
 def clock_is_set(moment: datetime) -> bool:
     return moment >= CLOCK_SET_AFTER
+
+
+SAMPLE_BOUND = Decimal(10) ** 11
+"""Sampled values at or beyond this (in any unit) are not measurements; they are skipped."""
+
+
+def sampled_number(sampled: dict[str, Any]) -> Decimal | None:
+    """A sampled value's number, exact; None when it is not a finite, plausible number."""
+    try:
+        value = Decimal(str(sampled["value"]))
+    except (InvalidOperation, KeyError):
+        return None
+    if not value.is_finite() or abs(value) >= SAMPLE_BOUND:
+        return None
+    return value
 
 
 def to_wh(value: Decimal, unit: str | None) -> Decimal | None:

@@ -12,13 +12,19 @@ from decimal import Decimal
 from typing import Any, cast
 
 from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from evcharge.ocpp.models import MeterValue, Transaction
 from evcharge.ocpp.service import TxState
+from evcharge.sites.models import MeterReading
 
 meter_values = cast(Table, MeterValue.__table__)
 transactions = cast(Table, Transaction.__table__)
+meter_readings = cast(Table, MeterReading.__table__)
+Pending = tuple[
+    list[dict[str, Any]], dict[str, Any] | None, list[dict[str, Any]], "asyncio.Future[None]"
+]
 
 MAX_BATCH = 2_000
 """Messages per commit at most (a bound on one transaction's size)."""
@@ -37,7 +43,7 @@ _UPDATE = (
 class MeterWriter:
     def __init__(self, engine: AsyncEngine) -> None:
         self.engine = engine
-        self._pending: list[tuple[list[dict[str, Any]], dict[str, Any], asyncio.Future[None]]] = []
+        self._pending: list[Pending] = []
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._wanted: list[tuple[str, int, asyncio.Future[TxState | None]]] = []
@@ -45,17 +51,35 @@ class MeterWriter:
         self._loader: asyncio.Task[None] | None = None
 
     async def write(
-        self, rows: list[dict[str, Any]], state: TxState, last_activity: datetime
+        self,
+        rows: list[dict[str, Any]],
+        state: TxState,
+        last_activity: datetime,
+        readings: list[dict[str, Any]] | None = None,
     ) -> None:
-        """Store the rows and the transaction's new state; returns once committed."""
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        """Store the rows, the transaction's new state and the planner's readings
+        (`live_energy`); returns once committed."""
         change = {
             "b_id": state.id,
             "b_wh": state.last_meter_wh,
             "b_at": last_activity,
             "b_flags": list(state.flags),
         }
-        self._pending.append((rows, change, done))
+        await self._queue(rows, change, readings or [])
+
+    async def write_readings(self, readings: list[dict[str, Any]]) -> None:
+        """Only the planner's readings (MeterValues outside a transaction)."""
+        if readings:
+            await self._queue([], None, readings)
+
+    async def _queue(
+        self,
+        rows: list[dict[str, Any]],
+        change: dict[str, Any] | None,
+        readings: list[dict[str, Any]],
+    ) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._pending.append((rows, change, readings, done))
         self._wake.set()
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._run(), name="ocpp-meter-writer")
@@ -69,26 +93,37 @@ class MeterWriter:
                 batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
                 await self._commit(batch)
 
-    async def _commit(
-        self, batch: list[tuple[list[dict[str, Any]], dict[str, Any], asyncio.Future[None]]]
-    ) -> None:
+    async def _commit(self, batch: list[Pending]) -> None:
         rows = [row for item in batch for row in item[0]]
         latest: dict[int, dict[str, Any]] = {}
-        for _rows, change, _done in batch:  # in arrival order: the last state wins
-            latest[change["b_id"]] = change
+        readings: dict[tuple[Any, Any], dict[str, Any]] = {}
+        for _rows, change, found, _done in batch:  # in arrival order: the last state wins
+            if change is not None:
+                latest[change["b_id"]] = change
+            for reading in found:  # the same timestamp twice: the first is kept
+                readings.setdefault((reading["device_id"], reading["timestamp"]), reading)
         try:
             async with self.engine.begin() as connection:
                 if rows:
                     await connection.execute(insert(meter_values), rows)
-                await connection.execute(_UPDATE, list(latest.values()))
+                if latest:
+                    await connection.execute(_UPDATE, list(latest.values()))
+                if readings:
+                    await connection.execute(self._insert_readings(), list(readings.values()))
         except Exception as exc:
-            for _rows, _change, done in batch:
+            for *_item, done in batch:
                 if not done.done():
                     done.set_exception(exc)
             return
-        for _rows, _change, done in batch:
+        for *_item, done in batch:
             if not done.done():
                 done.set_result(None)
+
+    def _insert_readings(self) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(meter_readings).on_conflict_do_nothing(
+            index_elements=["device_id", "timestamp"]
+        )
 
     async def close(self) -> None:
         for task in (self._task, self._loader):

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     ForeignKey,
     Index,
@@ -83,6 +84,8 @@ class Charger(Base):
     boot_status: Mapped[str | None] = mapped_column(String(16))
     boot: Mapped[dict[str, str] | None] = mapped_column(JSON)
     """The last BootNotification's vendor, model, serial and firmware fields."""
+    smart_config: Mapped[dict[str, object] | None] = mapped_column(JSON)
+    """What GetConfiguration said of smart charging at the last boot (`ocpp.smart`)."""
 
 
 class ConnectorState(Base):
@@ -174,3 +177,59 @@ class MeterValue(Base):
     phase: Mapped[str | None] = mapped_column(String(8))
     location: Mapped[str | None] = mapped_column(String(8))
     flags: Mapped[list[str]] = mapped_column(JSON, default=list)
+
+
+FrameId = BigInteger().with_variant(Integer(), "sqlite")
+"""64-bit on PostgreSQL (billions of frames over the retention); SQLite's rowid is 64-bit."""
+
+
+class Frame(Base):
+    """One OCPP frame in or out (the message log), kept `EVCHARGE_OCPP_LOG_DAYS` days.
+    `frame` holds at most `EVCHARGE_OCPP_LOG_FRAME_CHARS` characters; `size` is the whole
+    frame's length, so a shortened one says so."""
+
+    __tablename__ = "ocpp_frames"
+    __table_args__ = (Index("ix_ocpp_frames_charger", "charge_point_id", "id"),)
+
+    id: Mapped[int] = mapped_column(FrameId, primary_key=True, autoincrement=True)
+    charge_point_id: Mapped[str] = mapped_column(String(48))
+    at: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    direction: Mapped[str] = mapped_column(String(3))
+    """in (from the charger) | out (to the charger)"""
+    frame: Mapped[str] = mapped_column(Text)
+    size: Mapped[int] = mapped_column(Integer)
+
+
+class Command(Base):
+    """A remote command on its way to the process that holds the charger's socket, and
+    its outcome on the way back (docs/ocpp.md, "Remote commands"). Payloads are stored as
+    JSON text, exact as sent; a row lives only while its command is pending."""
+
+    __tablename__ = "ocpp_commands"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    charge_point_id: Mapped[str] = mapped_column(String(48))
+    action: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[str] = mapped_column(Text)
+    holder: Mapped[str] = mapped_column(String(64))
+    """The process expected to hold the charger's socket."""
+    reply_to: Mapped[str] = mapped_column(String(64))
+    """The process that waits for the outcome."""
+    created: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)
+    deadline: Mapped[datetime] = mapped_column(UtcDateTime())
+    outcome: Mapped[str] = mapped_column(String(16), default="pending")
+    """pending | result | call_error | not_connected | timeout | lost"""
+    reply: Mapped[str | None] = mapped_column(Text)
+    """The charger's CALLRESULT payload, or the CALLERROR's [code, description, details]."""
+
+
+class BusMessage(Base):
+    """A notification between the processes of one host on SQLite (PostgreSQL uses
+    LISTEN/NOTIFY and leaves this table empty): `ocpp/bus.py`."""
+
+    __tablename__ = "ocpp_bus"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    channel: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    created: Mapped[datetime] = mapped_column(UtcDateTime(), index=True)

@@ -3,7 +3,7 @@ section, scoped by the caller's `Principal` the same way (a customer key: its ow
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -14,7 +14,15 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from evcharge.auth.principal import Principal
 from evcharge.compat.paging import Paging
 from evcharge.ocpp import repository
-from evcharge.ocpp.models import Charger, ConnectorState, MeterValue, ServerProcess, Transaction
+from evcharge.ocpp.models import (
+    Charger,
+    ConnectorState,
+    Frame,
+    MeterValue,
+    ServerProcess,
+    Transaction,
+)
+from evcharge.ocpp.smart.models import ChargingProfileState
 from evcharge.registry.models import ChargingDevice
 
 POWER = "Power.Active.Import"
@@ -37,6 +45,8 @@ class Found:
     state: Charger | None
     live: bool
     connectors: list[ConnectorState]
+    profiles: list[ChargingProfileState] = field(default_factory=list)
+    """Its charging profiles: what it should have, whether it acknowledged them."""
 
 
 def _alive(alive_after: datetime) -> Any:
@@ -92,11 +102,26 @@ async def chargers(
         .order_by(ConnectorState.connector_id)
     ):
         connectors.setdefault(c.charge_point_id, []).append(c)
+    profiles: dict[str, list[ChargingProfileState]] = {}
+    for p in await session.scalars(
+        select(ChargingProfileState)
+        .where(ChargingProfileState.charge_point_id.in_(ids))
+        .order_by(ChargingProfileState.kind)
+    ):
+        profiles.setdefault(p.charge_point_id, []).append(p)
     found = []
     for row in rows:
         state = states.get(row.charge_point_id)
         live = state is not None and state.connected and state.process_id in alive
-        found.append(Found(row, state, live, connectors.get(row.charge_point_id, [])))
+        found.append(
+            Found(
+                row,
+                state,
+                live,
+                connectors.get(row.charge_point_id, []),
+                profiles.get(row.charge_point_id, []),
+            )
+        )
     return found, total
 
 
@@ -154,6 +179,18 @@ async def meter_values(
     query = query.order_by(MeterValue.id)
     total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
     rows = await session.scalars(query.offset((paging.page - 1) * paging.size).limit(paging.size))
+    return list(rows), total
+
+
+async def frames(
+    session: AsyncSession, charge_point_id: str, paging: Paging
+) -> tuple[list[Frame], int]:
+    """The charger's message log, newest first."""
+    query = select(Frame).where(Frame.charge_point_id == charge_point_id)
+    total = int(await session.scalar(select(func.count()).select_from(query.subquery())) or 0)
+    rows = await session.scalars(
+        query.order_by(Frame.id.desc()).offset((paging.page - 1) * paging.size).limit(paging.size)
+    )
     return list(rows), total
 
 

@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, Request
 from fastapi import Path as PathParam
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from evcharge.auth.principal import CustomerScoped, CustomerTree, Principal
@@ -15,9 +16,12 @@ from evcharge.compat.paging import Pages, Paging
 from evcharge.compat.webapi import body_doc, errors_doc, read_body, reply
 from evcharge.db import Session
 from evcharge.errors import Conflict, Invalid, NotFound
-from evcharge.ocpp import reads, repository, schemas
+from evcharge.ocpp import frame_log, reads, repository, schemas
 from evcharge.ocpp.models import IdTag
 from evcharge.ocpp.models import Transaction as TransactionRow
+from evcharge.ocpp.smart.models import PLAN, SITE_DEFAULT
+from evcharge.ocpp.smart.schedule import SmartConfig
+from evcharge.ocpp.smart.wanted import UNSTEERABLE
 from evcharge.registry.paths import CustomerPath
 from evcharge.registry.repository import resolve
 
@@ -151,6 +155,36 @@ def _charger_wire(found: reads.Found) -> schemas.Charger:
             )
             for c in found.connectors
         ],
+        smart_charging=_smart_wire(found),
+        charging_profiles=[
+            schemas.ChargingProfile(
+                kind=PROFILE_KINDS.get(p.kind, p.kind),
+                status=p.status,
+                acknowledged=not p.pending,
+                attempts=p.attempts,
+                next_attempt=p.next_attempt,
+                error=p.error,
+                updated=p.updated,
+            )
+            for p in found.profiles
+        ],
+    )
+
+
+PROFILE_KINDS = {PLAN: "Plan", SITE_DEFAULT: "SiteDefault"}
+
+
+def _smart_wire(found: reads.Found) -> schemas.SmartCharging | None:
+    stored = found.state.smart_config if found.state is not None else None
+    if not stored:
+        return None
+    config = SmartConfig.of(stored)
+    refused = any(p.kind == PLAN and p.status in UNSTEERABLE for p in found.profiles)
+    return schemas.SmartCharging(
+        max_stack_level=config.max_stack_level,
+        max_periods=config.max_periods,
+        allowed_units=list(config.units),
+        steerable=not refused,
     )
 
 
@@ -175,9 +209,11 @@ async def list_chargers(
     return reply(schemas.ChargerPage.of(items, paging, total))
 
 
-async def _visible(
-    request: Request, session: Session, principal: Principal, charge_point_id: str
+async def visible_charger(
+    request: Request, session: AsyncSession, principal: Principal, charge_point_id: str
 ) -> schemas.Charger:
+    """The charger as `GET api/chargers/{id}` shows it; 404 when it does not exist or the
+    caller may not see it (the same answer)."""
     items, _ = await _chargers(request, session, principal, Paging(1, 1), charge_point_id)
     if not items:
         raise NotFound(f"No charge point with ChargePointId {charge_point_id!r} exists.")
@@ -191,7 +227,7 @@ async def get_charger(
     principal: CustomerScoped,
     chargePointId: str,
 ) -> Response:
-    return reply(await _visible(request, session, principal, chargePointId))
+    return reply(await visible_charger(request, session, principal, chargePointId))
 
 
 def _transaction_wire(tx: TransactionRow) -> schemas.Transaction:
@@ -227,7 +263,7 @@ async def list_transactions(
     chargePointId: str,
 ) -> Response:
     """The charger's sessions, newest first, with flags and what became of each."""
-    await _visible(request, session, principal, chargePointId)
+    await visible_charger(request, session, principal, chargePointId)
     rows, total = await reads.transactions(session, chargePointId, paging)
     page = schemas.TransactionPage.of([_transaction_wire(t) for t in rows], paging, total)
     return reply(page)
@@ -246,7 +282,7 @@ async def list_meter_values(
     chargePointId: str,
     transactionId: int,
 ) -> Response:
-    await _visible(request, session, principal, chargePointId)
+    await visible_charger(request, session, principal, chargePointId)
     if await repository.transaction(session, chargePointId, transactionId) is None:
         raise NotFound(f"No transaction {transactionId} exists on {chargePointId!r}.")
     rows, total = await reads.meter_values(session, transactionId, paging)
@@ -264,3 +300,38 @@ async def list_meter_values(
         for v in rows
     ]
     return reply(schemas.MeterValuePage.of(items, paging, total))
+
+
+@router.get(
+    "/api/chargers/{chargePointId}/log",
+    response_model=schemas.LogPage,
+    responses=READ_ERRORS,
+)
+async def list_frames(
+    request: Request,
+    session: Session,
+    principal: CustomerScoped,
+    paging: Pages,
+    chargePointId: str,
+) -> Response:
+    """The charger's OCPP message log: every frame in and out, newest first, kept
+    EVCHARGE_OCPP_LOG_DAYS days (customer keys: their own chargers)."""
+    await visible_charger(request, session, principal, chargePointId)
+    rows, total = await reads.frames(session, chargePointId, paging)
+    items = []
+    for row in rows:
+        kind, message_id, action = frame_log.describe(row.frame)
+        items.append(
+            schemas.LogEntry(
+                id=row.id,
+                time=row.at,
+                direction="in" if row.direction == "in" else "out",
+                message_type=kind,
+                message_id=message_id,
+                action=action,
+                frame=row.frame,
+                size=row.size,
+                truncated=row.size > len(row.frame),
+            )
+        )
+    return reply(schemas.LogPage.of(items, paging, total))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import StringConstraints
+from pydantic import Field, StringConstraints
 
 from evcharge.compat.binding import AspNetModel, DotNetDateTime, WireDecimal
 from evcharge.compat.paging import Page
@@ -48,6 +48,31 @@ class ChargerDevice(AspNetModel):
     name: str
 
 
+class ChargingProfile(AspNetModel):
+    """One of the charger's charging profiles (docs/ocpp.md, Smart charging)."""
+
+    kind: str
+    """Plan (the device's plan) or SiteDefault (its share of the gateway's limit)."""
+    status: str | None
+    """Pending, Accepted, Cleared, Rejected, NotSupported or Failed (no answer)."""
+    acknowledged: bool
+    """The charger has what it should have."""
+    attempts: int
+    next_attempt: DotNetDateTime | None
+    error: str | None
+    updated: DotNetDateTime
+
+
+class SmartCharging(AspNetModel):
+    """What the charger said of smart charging at its last boot (GetConfiguration)."""
+
+    max_stack_level: int
+    max_periods: int
+    allowed_units: list[str]
+    steerable: bool
+    """False when it refused the plan's profile: the planner plans it as Normal."""
+
+
 class Charger(AspNetModel):
     charge_point_id: str
     device: ChargerDevice
@@ -58,6 +83,8 @@ class Charger(AspNetModel):
     boot_status: str | None
     boot: dict[str, str] | None
     connectors: list[Connector]
+    smart_charging: SmartCharging | None = None
+    charging_profiles: list[ChargingProfile] = Field(default_factory=list)
 
 
 class ChargerPage(Page[Charger]):
@@ -99,3 +126,23 @@ class MeterValue(AspNetModel):
 
 class MeterValuePage(Page[MeterValue]):
     """A page of a transaction's meter values, in the order they arrived."""
+
+
+class LogEntry(AspNetModel):
+    """One frame of the OCPP message log. `Frame` is the text as sent, shortened to
+    EVCHARGE_OCPP_LOG_FRAME_CHARS characters when longer (`Truncated`, `Size` the whole)."""
+
+    id: int
+    time: DotNetDateTime
+    direction: Literal["in", "out"]
+    message_type: Literal["CALL", "CALLRESULT", "CALLERROR"] | None
+    message_id: str | None
+    action: str | None
+    """The action of a CALL (answers carry none in OCPP-J)."""
+    frame: str
+    size: int
+    truncated: bool
+
+
+class LogPage(Page[LogEntry]):
+    """A page of a charger's frames, newest first."""

@@ -8,7 +8,7 @@ import asyncio
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import insert
@@ -267,11 +267,8 @@ def sampled_rows(
     for entry in values:
         moment, trusted = parse_time(entry.get("timestamp"), now)
         for sampled in entry.get("sampled_value", []):
-            try:
-                value = Decimal(str(sampled["value"]))
-            except (InvalidOperation, KeyError):
-                continue
-            if not value.is_finite() or abs(value) >= Decimal(10) ** 11:
+            value = energy.sampled_number(sampled)
+            if value is None:
                 continue
             measurand = sampled.get("measurand") or ENERGY
             unit = sampled.get("unit")

@@ -21,12 +21,15 @@ _ZERO = timedelta(0)
 
 
 class Piece(NamedTuple):
-    """The usable part [start, end) of a price slot."""
+    """The usable part [start, end) of a price slot, or of the lead-in: the time from
+    `now` to the first known price (`priced` False; its `price` only ranks it after
+    every known price, see `lead_in_price`)."""
 
     start: datetime
     end: datetime
     price: float
     hours: float
+    priced: bool = True
 
 
 def fmt_time(value: datetime) -> str:
@@ -37,22 +40,39 @@ def sorted_prices(prices: Sequence[PriceSlot]) -> list[PriceSlot]:
     return sorted(prices, key=lambda slot: slot.start)
 
 
+def lead_in_price(prices: Sequence[PriceSlot]) -> float:
+    """The rank of unpriced time among known prices: dearer than every one of them, so
+    the lead-in is planned only for energy the priced time cannot deliver (its real price
+    is unknown: it is never counted in a cost)."""
+    highest = max(slot.price for slot in prices)
+    return highest + max(1.0, abs(highest))
+
+
 def split_pieces(
     prices: Sequence[PriceSlot], now: datetime, cuts: Sequence[datetime] = ()
 ) -> list[Piece]:
-    """The parts after `now` of the (sorted) price slots, split at every time in `cuts`."""
+    """The parts after `now` of the (sorted) price slots, split at every time in `cuts`.
+    When the first known price starts after `now`, the time before it comes first as an
+    unpriced lead-in: a car plugged in now can charge now (docs/planner.md)."""
+    later = [slot for slot in prices if slot.end > now]
+    spans: list[tuple[datetime, datetime, float, bool]] = []
+    if later and later[0].start > now:
+        spans.append((now, later[0].start, lead_in_price(later), False))
+    spans += [(max(slot.start, now), slot.end, slot.price, True) for slot in later]
     out: list[Piece] = []
     cut_list = sorted(set(cuts))
-    for slot in prices:
-        if slot.end <= now:
-            continue
-        lo = slot.start if slot.start > now else now
+    for lo, end, price, priced in spans:
         for cut in cut_list:
-            if lo < cut < slot.end:
-                out.append(Piece(lo, cut, slot.price, (cut - lo).total_seconds() / 3600.0))
+            if lo < cut < end:
+                out.append(Piece(lo, cut, price, (cut - lo).total_seconds() / 3600.0, priced))
                 lo = cut
-        out.append(Piece(lo, slot.end, slot.price, (slot.end - lo).total_seconds() / 3600.0))
+        out.append(Piece(lo, end, price, (end - lo).total_seconds() / 3600.0, priced))
     return out
+
+
+def known_cost(energies: Sequence[float], pieces: Sequence[Piece]) -> float:
+    """The cost of energies placed in pieces, over the priced pieces only."""
+    return sum(x * p.price for x, p in zip(energies, pieces, strict=True) if p.priced)
 
 
 def fill_in_order(caps: Sequence[float], energy: float) -> list[float]:
@@ -101,6 +121,7 @@ def build_plan(
     slots: list[PlannedSlot] = []
     total = 0.0
     cost = 0.0
+    unpriced = 0.0
     duration = _ZERO
     for k, (piece, energy) in enumerate(zip(pieces, energies, strict=True)):
         if energy >= MIN_ENERGY_KWH:  # float dust from the arithmetic is not a slot
@@ -112,10 +133,22 @@ def build_plan(
                 # and power × time is the energy; never past the piece's end.
                 end = piece.start + timedelta(microseconds=micros)
                 power = energy / (micros / 3.6e9)
-            slots.append(PlannedSlot(piece.start, end, power, energy, piece.price))
+            slots.append(
+                PlannedSlot(piece.start, end, power, energy, piece.price if piece.priced else None)
+            )
             total += energy
-            cost += energy * piece.price
+            if piece.priced:
+                cost += energy * piece.price
+            else:
+                unpriced += energy
             duration += end - piece.start
+    if unpriced > 0.0:
+        first_price = next(p.start for p in pieces if p.priced)
+        note = (
+            f"{unpriced:.2f} kWh planned before the first known price "
+            f"({fmt_time(first_price)}): their price is unknown and not in the cost estimate."
+        )
+        reason = note if reason is None else f"{reason} {note}"
     return Plan(
         created=created,
         slots=tuple(slots),
@@ -149,7 +182,7 @@ def plan_device(request: ChargeRequest, prices: Sequence[PriceSlot], now: dateti
     cut = [deadline] if smart and deadline is not None and deadline > now else []
     later = split_pieces(sorted_prices(prices), now, cut)
     immediate = fill_in_order([power * p.hours for p in later], energy)
-    cost_now = sum(x * p.price for x, p in zip(immediate, later, strict=True))
+    cost_now = known_cost(immediate, later)
     if energy <= 0.0:
         return empty_plan(now, True, None)
 

@@ -73,7 +73,7 @@ class PlannedSlot:
     end: datetime
     power_kw: float
     energy_kwh: float
-    price: float
+    price: float | None  # None: before the first known price (docs/planner.md)
 
 
 @dataclass(frozen=True, slots=True)

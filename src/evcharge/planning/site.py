@@ -37,6 +37,7 @@ from evcharge.planning.device import (
     empty_plan,
     fill_in_order,
     fmt_time,
+    known_cost,
     known_until,
     reached,
     sorted_prices,
@@ -439,7 +440,7 @@ def plan_site(
             span = (deadline - now).total_seconds() / 3600.0
             known = sum(p.hours for p in window)
             # Priced up to the deadline (prices may start after now: the lead-in before
-            # the first known price is not planned, it has no price).
+            # the first known price is usable time, planned last, see `split_pieces`).
             covered = bool(window) and window[-1].end >= deadline
             own = power[i] * (known if covered else span)
             ok = reached(delivered, energy[i])
@@ -448,11 +449,6 @@ def plan_site(
             share_note = _limit_note(
                 delivered, energy[i], power[i] * known, by_itself, rates[: windows[j]], deadline
             )
-            if not ok and window and window[0].start > now:
-                share_note += (
-                    f" Prices are known only from {fmt_time(window[0].start)}: the time "
-                    "before is not planned."
-                )
             if not covered and energy[i] <= own * (1.0 + ENERGY_RTOL) + 1e-12:
                 text = (
                     f"Prices are not known for the whole time until {fmt_time(deadline)} "
@@ -493,7 +489,7 @@ def plan_site(
         # At once, as if alone: the device's power capped by the site's limit in each piece.
         full = [min(power[i], rate) for rate in rates]
         now_alloc = fill_in_order([f * h for f, h in zip(full, hours, strict=True)], energy[i])
-        cost_now = sum(a * p.price for a, p in zip(now_alloc, pieces, strict=True))
+        cost_now = known_cost(now_alloc, pieces)
         alone: list[float | None] = [
             f if n <= 1 else None for f, n in zip(full, sharers, strict=True)
         ]

@@ -37,3 +37,6 @@ class ChargePlan(Base):
     trigger: Mapped[str | None] = mapped_column(String(32))
     energy_charged_kwh: Mapped[Decimal | None]
     deadline: Mapped[datetime | None] = mapped_column(UtcDateTime())
+    car_max_kw: Mapped[Decimal | None]
+    """The power the car was seen to take at most (it drew less than its plan allowed):
+    later plans use it, until new charging information."""

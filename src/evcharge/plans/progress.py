@@ -58,3 +58,40 @@ def progress(
     soc = float(readings[latest_soc].soc or 0)
     need = energy_needed(size_kwh, soc, efficiency) - charged(readings[latest_soc:])
     return Progress(max(need, 0.0), since_info, soc)
+
+
+SLOWER = 0.9
+"""The car drew less than this share of the planned power: it limits itself."""
+NOT_CHARGING = 0.1
+"""Less than this share: it is not charging at all (full, unplugged) — nothing learned."""
+
+
+def planned_between(slots: Sequence[dict[str, object]], start: datetime, end: datetime) -> float:
+    """Energy (kWh) stored plan slots put in [start, end)."""
+    total = 0.0
+    for slot in slots:
+        s = datetime.fromisoformat(str(slot["start"]))
+        e = datetime.fromisoformat(str(slot["end"]))
+        overlap = (min(e, end) - max(s, start)).total_seconds()
+        if overlap > 0:
+            total += float(str(slot["power_kw"])) * overlap / 3600
+    return total
+
+
+def car_limit(
+    readings: Sequence[Reading], slots: Sequence[dict[str, object]], previous: float | None
+) -> float | None:
+    """The power the car really takes (kW), learnt from the last two readings against the
+    plan they ran under: it drew clearly less than planned, yet something. Otherwise the
+    limit learnt before stands (None: none known)."""
+    if len(readings) < 2:
+        return previous
+    before, last = readings[-2], readings[-1]
+    hours = (last.timestamp - before.timestamp).total_seconds() / 3600
+    if hours <= 0 or last.energy_kwh < before.energy_kwh:
+        return previous
+    drawn = float(last.energy_kwh - before.energy_kwh) / hours
+    planned = planned_between(slots, before.timestamp, last.timestamp) / hours
+    if planned <= 0 or drawn >= SLOWER * planned or drawn < NOT_CHARGING * planned:
+        return previous
+    return round(drawn, 3)

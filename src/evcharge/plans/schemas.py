@@ -10,7 +10,7 @@ class EvChargePlanSlot(AspNetModel):
     end: DotNetDateTime
     power_kw: WireDecimal
     energy_kwh: WireDecimal
-    price: WireDecimal
+    price: WireDecimal | None  # null: before the first known price
 
 
 class EvChargePlan(AspNetModel):

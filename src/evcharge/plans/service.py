@@ -18,11 +18,12 @@ from evcharge import metrics
 from evcharge.charging_info.models import ChargingInformation
 from evcharge.compat.dates import format_timespan
 from evcharge.errors import NotFound
+from evcharge.ocpp.smart import wanted as charger_profiles
 from evcharge.planning import ChargeMode, ChargeRequest, Plan, PriceSlot, plan_site
 from evcharge.planning.model import MIN_ENERGY_KWH
 from evcharge.plans.context import PlanContext
 from evcharge.plans.models import ChargePlan
-from evcharge.plans.progress import Progress, Reading, progress
+from evcharge.plans.progress import Progress, Reading, car_limit, progress
 from evcharge.plans.schemas import EvChargePlan, EvChargePlanSlot
 from evcharge.prices.models import PriceArea
 from evcharge.prices.repository import known_prices
@@ -79,8 +80,10 @@ def _row(
     trigger: str,
     done: Progress | None = None,
     deadline: datetime | None = None,
+    car_max_kw: float | None = None,
 ) -> dict[str, Any]:
     return {
+        "car_max_kw": car_max_kw,
         "trigger": trigger,
         "energy_charged_kwh": None if done is None else round(done.charged_kwh, 6),
         "deadline": deadline,
@@ -101,7 +104,7 @@ def _row(
                 "end": s.end.isoformat(),
                 "power_kw": round(s.power_kw, 6),
                 "energy_kwh": round(s.energy_kwh, 6),
-                "price": round(s.price, 6),
+                "price": None if s.price is None else round(s.price, 6),
             }
             for s in plan.slots
         ],
@@ -207,12 +210,13 @@ async def _replan_chunk(
     sites: dict[uuid.UUID, list[tuple[ChargingDevice, ChargingInformation]]] = defaultdict(list)
     gateways: dict[uuid.UUID, Gateway] = {}
     all_devices: list[uuid.UUID] = []
+    device_rows: list[ChargingDevice] = []
     for gateway, device, info in result:
         gateways[gateway.id] = gateway
         all_devices.append(device.id)
+        device_rows.append(device)
         if info is not None:
             sites[gateway.id].append((device, info))
-
     prices = await _prices_by_area(session, gateways.values(), sites, context.now)
     capacity = (
         await capacity_for_planning(session, list(sites), context.now, context.now + MAX_HORIZON)
@@ -222,12 +226,31 @@ async def _replan_chunk(
     meters = await readings_since(
         session, {device.id: info.created for members in sites.values() for device, info in members}
     )
+    # What chargers said: refused profiles (only chargers can), cars slower than planned
+    # (only devices with two readings since their charging information can tell).
+    members_all = [device for members in sites.values() for device, _info in members]
+    unsteerable = await charger_profiles.unsteerable(
+        session, [d.id for d in members_all if d.charge_point_id is not None]
+    )
+    measured = [d.id for d in members_all if len(meters.get(d.id, ())) >= 2]
+    previous = (
+        {
+            plan.device_id: plan
+            for plan in await session.scalars(
+                select(ChargePlan).where(ChargePlan.device_id.in_(measured))
+            )
+        }
+        if measured
+        else {}
+    )
     rows: list[dict[str, Any]] = []
     for gateway_id, members in sites.items():
         gateway = gateways[gateway_id]
         area_prices, currency = prices.get(gateway.price_area or "", ([], None))
         requests: list[ChargeRequest] = []
         progress_of: dict[str, Progress] = {}
+        notes: dict[str, str | None] = {}
+        car_max: dict[str, float | None] = {}
         for device, info in members:
             readings = [
                 Reading(r.timestamp, r.energy_kwh, r.soc) for r in meters.get(device.id, [])
@@ -241,6 +264,9 @@ async def _replan_chunk(
             if finished is not None:
                 rows.append(_row(device.id, finished, currency, trigger, done, request.deadline))
                 continue
+            request, notes[request.device], car_max[request.device] = _adjusted(
+                request, device.id in unsteerable, previous.get(device.id), info, readings
+            )
             requests.append(request)
             progress_of[request.device] = done
         if requests:
@@ -250,19 +276,71 @@ async def _replan_chunk(
             )
             deadlines = {r.device: r.deadline for r in requests}
             for key, plan in planned.items():
-                if gateway.price_area is None:
-                    note = "The gateway has no PriceArea, so no prices are known."
-                    reason = f"{plan.reason} {note}" if plan.reason else note
-                    plan = dataclasses.replace(plan, reason=reason)
+                for note in (
+                    notes.get(key),
+                    None
+                    if gateway.price_area is not None
+                    else "The gateway has no PriceArea, so no prices are known.",
+                ):
+                    if note:
+                        reason = f"{plan.reason} {note}" if plan.reason else note
+                        plan = dataclasses.replace(plan, reason=reason)
                 rows.append(
-                    _row(uuid.UUID(key), plan, currency, trigger, progress_of[key], deadlines[key])
+                    _row(
+                        uuid.UUID(key),
+                        plan,
+                        currency,
+                        trigger,
+                        progress_of[key],
+                        deadlines[key],
+                        car_max.get(key),
+                    )
                 )
 
     if all_devices:
         await session.execute(delete(ChargePlan).where(ChargePlan.device_id.in_(all_devices)))
     if rows:
         await session.execute(insert(ChargePlan), rows)
+    # What the chargers should have follows the plans (sent by the holding process).
+    await charger_profiles.plans_stored(session, device_rows, rows, context.now)
+    if trigger in SHARE_TRIGGERS:  # the limit or the number of chargers may have changed
+        await charger_profiles.refresh_site_defaults(session, list(gateways), context.now)
     return rows
+
+
+SHARE_TRIGGERS = ("Gateway", "Device")
+"""Replans after which a charger's share of its gateway's limit may differ."""
+
+
+UNSTEERABLE_NOTE = (
+    "The charger does not accept charging profiles, so it cannot be steered: planned as "
+    "Normal (it charges at full power when plugged in)."
+)
+
+
+def _adjusted(
+    request: ChargeRequest,
+    unsteerable: bool,
+    previous: ChargePlan | None,
+    info: ChargingInformation,
+    readings: Sequence[Reading],
+) -> tuple[ChargeRequest, str | None, float | None]:
+    """What the chargers say about a request: a device that cannot be steered charges
+    as Normal; a car that took less than its plan allowed is planned with what it took
+    (until new charging information)."""
+    note = None
+    if unsteerable:
+        request = dataclasses.replace(request, mode=ChargeMode.NORMAL)
+        note = UNSTEERABLE_NOTE
+    learnt = None
+    if previous is not None and previous.created >= info.created:
+        known = None if previous.car_max_kw is None else float(previous.car_max_kw)
+        learnt = car_limit(readings, previous.slots, known)
+    if learnt is not None and learnt < request.max_power_kw:
+        request = dataclasses.replace(request, max_power_kw=learnt)
+        taken = f"The car took at most {learnt:g} kW, so it is planned at that power."
+        note = f"{note} {taken}" if note else taken
+    return request, note, learnt
 
 
 async def _prices_by_area(

@@ -52,3 +52,7 @@ class ChargingDevice(Timestamped, Base):
     description: Mapped[str | None] = mapped_column(String(1000))
     max_power_kw: Mapped[Decimal]
     charge_point_id: Mapped[str | None] = mapped_column(String(48), unique=True)
+    phases: Mapped[int] = mapped_column(Integer, default=3, server_default="3")
+    """Phases the charger uses (1 or 3): a charging profile in A limits each phase."""
+    voltage: Mapped[int] = mapped_column(Integer, default=230, server_default="230")
+    """Phase-to-neutral voltage (V): converts the plan's kW to a per-phase current."""

@@ -41,6 +41,10 @@ class DevicePut(AspNetModel):
     max_power_kw: WireDecimal = Field(default=Decimal(11), gt=0, le=1000)
     id: uuid.UUID | None = None
     charge_point_id: ChargePointId | None = None
+    phases: int = Field(default=3, ge=1, le=3)
+    """Phases the charger uses: a charging profile in A limits each phase."""
+    voltage: int = Field(default=230, ge=100, le=400)
+    """Phase-to-neutral voltage (V) that turns the plan's kW into a current per phase."""
     password: Annotated[str, StringConstraints(min_length=16, max_length=40)] | None = None
     """Write-only: the charger's OCPP password (HTTP Basic); stored as a slow hash only."""
 
@@ -80,4 +84,6 @@ class Device(Entity):
     description: str | None
     max_power_kw: WireDecimal
     charge_point_id: str | None
+    phases: int = 3
+    voltage: int = 230
     ev_charging_info: EvChargingInfo | None = None

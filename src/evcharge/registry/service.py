@@ -15,6 +15,7 @@ from evcharge.auth.repository import keys_changed
 from evcharge.charging_info.models import ChargingInformation
 from evcharge.errors import Conflict, NotFound
 from evcharge.ocpp import service as ocpp_service
+from evcharge.ocpp.smart import wanted as charger_profiles
 from evcharge.orders.models import ChargeOrder
 from evcharge.plans import service as plans
 from evcharge.plans.context import PlanContext
@@ -188,6 +189,8 @@ async def put_device(
         "description": body.description,
         "max_power_kw": body.max_power_kw,
         "charge_point_id": body.charge_point_id,
+        "phases": body.phases,
+        "voltage": body.voltage,
     }
     what = "EV charging device"
     if device_id is None:
@@ -202,6 +205,8 @@ async def put_device(
         assert new is not None  # the gateway's lock serialises its device writes
         if body.password is not None:
             await ocpp_service.set_password(session, new.id, body.password)
+        if body.charge_point_id is not None:  # one more charger shares the site limit
+            await charger_profiles.refresh_site_defaults(session, [chain.gateway.id], planning.now)
         return Chain(chain.customer, chain.contract, chain.gateway, new), True
     await lock_gateway_for_replan(session, [chain.gateway.id], [device_id])
     device = await session.get_one(ChargingDevice, device_id)

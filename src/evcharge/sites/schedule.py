@@ -7,8 +7,9 @@ the lock, so another takes over within about one poll interval.
 
 Each tick of the leader: areas whose prices changed since the last tick are replanned;
 and once per slot boundary (every quarter hour) the gateways whose plans no longer fit
-are replanned: a Smart plan past its deadline (it expires), or a device that reports
-meter readings and is behind its plan (a missed slot, energy behind plan).
+are replanned: a Smart plan past its deadline (it expires), a device that reports
+meter readings and is behind its plan (a missed slot, energy behind plan), or one whose
+readings arrived since its plan was computed (a charging car's plan shrinks as it charges).
 """
 
 from __future__ import annotations
@@ -267,6 +268,9 @@ async def gateways_off_plan(session: AsyncSession, now: datetime) -> list[uuid.U
         now_charged = charged([Reading(r.timestamp, r.energy_kwh, r.soc) for r in series])
         at_plan = float(plan.energy_charged_kwh or 0)
         if now_charged - at_plan < planned_before(plan.slots, now) - DRIFT_KWH:
+            due.add(gateway_id)
+        elif series[-1].timestamp > plan.created:
+            # Live energy (OCPP MeterValues) arrived since the plan: it shrinks by it.
             due.add(gateway_id)
     return sorted(due)
 

@@ -16,6 +16,9 @@ from typing import Any
 import websockets
 from ocpp.v16 import ChargePoint, call
 
+from evcharge.ocpp.simulator.remote import RemoteCommands
+from evcharge.ocpp.simulator.smart import Session, SmartChargingHandlers, SmartState
+
 SUBPROTOCOL = "ocpp1.6"
 EPOCH_1970 = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -35,8 +38,25 @@ class Meter:
         return self.clock.isoformat()
 
 
-class SimulatedChargePoint(ChargePoint):  # type: ignore[misc]  # the library is untyped
-    """The library's ChargePoint used from the charger side: `call()` sends a CALL."""
+# The library's ChargePoint is untyped.
+class SimulatedChargePoint(RemoteCommands, SmartChargingHandlers, ChargePoint):  # type: ignore[misc]
+    """The library's ChargePoint used from the charger side: `call()` sends a CALL; the
+    operator's commands are answered by `RemoteCommands` (simulator/remote.py), smart
+    charging's by `SmartChargingHandlers` (simulator/smart.py).
+
+    Each frame is handled in a task of its own, so a command whose answer is held back
+    (`Charger.answering`) never stops the charger from reading the answers to its own
+    calls, as a real charger's firmware does not."""
+
+    _handling: set[asyncio.Task[None]]
+
+    async def start(self) -> None:
+        self._handling = set()
+        while True:
+            message = await self._connection.recv()
+            task = asyncio.create_task(self.route_message(message))
+            self._handling.add(task)
+            task.add_done_callback(self._handling.discard)
 
 
 class Charger:
@@ -57,9 +77,28 @@ class Charger:
         self.timeout = timeout
         self.ssl = ssl
         self.meter = Meter()
+        self.smart = SmartState(clock=lambda: self.meter.clock)
+        """Configuration and charging profiles: kept across connections, as a charger does."""
         self.socket: Any = None
         self.cp: SimulatedChargePoint | None = None
         self._reader: asyncio.Task[None] | None = None
+        self.session: tuple[int, int, str] | None = None
+        """The running session, as (connector, transactionId, idTag)."""
+        self.commands: asyncio.Queue[tuple[str, dict[str, Any]]] = asyncio.Queue()
+        """Every remote command received, in order."""
+        self.answering = asyncio.Event()
+        """Cleared, the charger holds its answers to remote commands back (a test's stall)."""
+        self.answering.set()
+        self.started: asyncio.Queue[int] = asyncio.Queue()
+        """The transactionId of every session started by `start_session`."""
+        self.stopped: asyncio.Queue[int] = asyncio.Queue()
+        """The transactionId of every session ended by `stop_session`, once it is."""
+        self.online = asyncio.Event()
+        """Set by `keep_connected` while connected and booted."""
+        self.last_error: str | None = None
+        """Why `keep_connected`'s last attempt to connect failed."""
+        self.connected_to: asyncio.Queue[str] = asyncio.Queue()
+        """Every URL `keep_connected` got connected and booted at, in order."""
 
     async def connect(self) -> None:
         headers = {}
@@ -76,7 +115,14 @@ class Charger:
             compression=None,
         )
         self.cp = SimulatedChargePoint(self.id, self.socket, response_timeout=self.timeout)
+        self.cp.smart = self.smart
+        self.cp.charger = self
         self._reader = asyncio.create_task(self._read())
+
+    async def closed(self) -> None:
+        """Returns when the connection is gone (the server closed it, or it died)."""
+        if self._reader is not None:
+            await asyncio.wait({self._reader})
 
     async def _read(self) -> None:
         assert self.cp is not None
@@ -97,7 +143,14 @@ class Charger:
 
     async def send(self, payload: Any) -> Any:
         assert self.cp is not None, "not connected"
-        return await self.cp.call(payload, suppress=False)
+        result = await self.cp.call(payload, suppress=False)
+        # The charger knows its running session (a TxProfile belongs to it).
+        if isinstance(payload, call.StartTransaction):
+            started = datetime.fromisoformat(payload.timestamp)
+            self.smart.session = Session(payload.connector_id, int(result.transaction_id), started)
+        elif isinstance(payload, call.StopTransaction):
+            self.smart.session_ended()
+        return result
 
     async def timed(self, payload: Any) -> tuple[Any, float]:
         started = time.perf_counter()
@@ -187,6 +240,49 @@ class Charger:
             ],
         )
 
+    async def start_session(self, connector: int, id_tag: str) -> int:
+        """A session as after a RemoteStartTransaction: start, then Charging."""
+        await self.send(self.status(connector, "Preparing"))
+        result = await self.send(self.start(connector, id_tag))
+        transaction_id = int(result.transaction_id)
+        self.session = (connector, transaction_id, id_tag)
+        await self.send(self.status(connector, "Charging"))
+        self.started.put_nowait(transaction_id)
+        return transaction_id
+
+    async def stop_session(self, reason: str) -> None:
+        assert self.session is not None
+        connector, transaction_id, id_tag = self.session
+        self.session = None
+        await self.send(self.stop(transaction_id, id_tag, reason))
+        await self.send(self.status(connector, "Finishing"))
+        await self.send(self.status(connector, "Available"))
+        self.stopped.put_nowait(transaction_id)
+
     def advance(self, step: timedelta, power_w: int = 7000) -> None:
         self.meter.clock += step
         self.meter.wh += int(power_w * step.total_seconds() / 3600)
+
+
+async def keep_connected(charger: Charger, urls: list[str], retry_seconds: float = 0.2) -> None:
+    """Stay connected as a charger does: boot and report Available after each connection,
+    and when it is lost, connect again — to the next of `urls` (the servers behind one
+    address in production). Runs until cancelled."""
+    turn = 0
+    while True:
+        charger.url = urls[turn % len(urls)]
+        turn += 1
+        try:
+            await charger.connect()
+            await charger.boot()
+            await charger.send(charger.status(1, "Available"))
+        except Exception as exc:
+            charger.last_error = f"{type(exc).__name__}: {exc}"
+            await charger.drop()
+            await asyncio.sleep(retry_seconds)
+            continue
+        charger.online.set()
+        charger.connected_to.put_nowait(charger.url)
+        await charger.closed()
+        charger.online.clear()
+        await charger.drop()

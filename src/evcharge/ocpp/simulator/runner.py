@@ -69,6 +69,8 @@ async def run_charger(
         await charger.send(charger.status(CONNECTOR, "Available"))
         for _ in range(scenario.sessions):
             await _session(charger, scenario, outcome)
+        if scenario.sessions == 0:  # stay connected, answering remote commands, until closed
+            await charger.closed()
     except Exception as exc:
         outcome.errors.append(f"{type(exc).__name__}: {exc}")
     finally:

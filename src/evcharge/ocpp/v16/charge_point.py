@@ -9,23 +9,28 @@ is the per-charger queue OCPP requires: one outstanding call at a time)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import ocpp.messages
+import structlog
 from ocpp.exceptions import OCPPError
-from ocpp.messages import Call, CallError, MessageType, _validate_payload, unpack
+from ocpp.messages import Call, CallError, CallResult, MessageType, _validate_payload, unpack
 from ocpp.routing import on as _on
 from ocpp.v16 import ChargePoint, call_result
 from ocpp.v16.enums import Action
 
 from evcharge import metrics
-from evcharge.ocpp import service
+from evcharge.ocpp import live_energy, service
+from evcharge.ocpp.connection import ConnectionClosed
 from evcharge.ocpp.repository import Identity
+from evcharge.ocpp.smart.models import PLAN
 
 if TYPE_CHECKING:
     from evcharge.ocpp.central import CentralSystem
@@ -54,6 +59,7 @@ def on(action: Action) -> Callable[[H], H]:
     return cast(Callable[[H], H], _on(action, skip_schema_validation=True))
 
 
+log = structlog.get_logger("evcharge.ocpp")
 _QUIET = logging.getLogger("evcharge.ocpp.frames")
 _QUIET.setLevel(logging.ERROR)
 
@@ -94,6 +100,12 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
         self.central = central
         self._transactions: dict[int, service.TxState] = {}
         """This connection's view of its open transactions (MeterValues read none)."""
+        self.ready = False
+        """The connection's first message is handled (and its boot not rejected): from
+        now on commands may go out (charging profiles, ocpp.smart)."""
+        self.configured = asyncio.Event()
+        """Its smart-charging limits are read (GetConfiguration): profiles may be sent."""
+        self._boot_rejected = False
 
     async def route_message(self, raw_msg: str) -> None:
         """Handle one frame; every CALL from the charger is counted and timed (metrics:
@@ -123,6 +135,10 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
             if known:
                 _validate_payload(msg, self._ocpp_version)
             await self._handle_call(msg)
+            if not self.ready and not self._boot_rejected:
+                self.ready = True
+                booted = msg.action == Action.boot_notification
+                self.central.smart.connection_ready(self, booted)
         except OCPPError as error:
             await self._send(
                 call_error(msg.unique_id, error.code, error.description, _plain(error.details))
@@ -140,6 +156,43 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
         finally:
             action = type(payload).__name__.removesuffix("Payload")
             metrics.ocpp_message(action, "out", time.perf_counter() - started)
+
+    async def command(
+        self, action: str, payload_json: str, seconds: float
+    ) -> CallResult | CallError:
+        """A remote command (payload already checked, as JSON text): queued behind the
+        charger's other outbound calls on the library's call lock (one outstanding CALL,
+        as OCPP requires), then sent; the charger's CALLRESULT or CALLERROR comes back.
+        `seconds` covers the queue and the answer (TimeoutError); a socket that closes
+        meanwhile raises ConnectionClosed at once. Incoming messages are never held up:
+        they are read and handled by `start()`, which only hands answers over."""
+        started = time.perf_counter()
+        unique_id = str(uuid.uuid4())
+        frame = f"[2,{json.dumps(unique_id)},{json.dumps(action)},{payload_json}]"
+        try:
+            async with asyncio.timeout(seconds), self._call_lock:
+                await self._send(frame)
+                return await self._answer_to(unique_id)
+        finally:
+            metrics.ocpp_message(action, "out", time.perf_counter() - started)
+
+    async def _answer_to(self, unique_id: str) -> CallResult | CallError:
+        closed = asyncio.ensure_future(self._connection.closed.wait())
+        answer: asyncio.Future[Any] | None = None
+        try:
+            while True:
+                answer = asyncio.ensure_future(self._response_queue.get())
+                done, _ = await asyncio.wait({answer, closed}, return_when="FIRST_COMPLETED")
+                if answer not in done:
+                    raise ConnectionClosed("the charger's socket closed before it answered")
+                message = answer.result()
+                if message.unique_id == unique_id:
+                    return cast(CallResult | CallError, message)
+                # else: the late answer to an earlier call that timed out: dropped
+        finally:
+            closed.cancel()
+            if answer is not None:
+                answer.cancel()
 
     async def _send(self, message: str) -> None:
         # The library formats its own CALLERRORs (a handler that raised): 1.6 spelling too.
@@ -163,6 +216,9 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
         status = await self._unit(
             lambda s, t: service.booted(s, self.id, self.identity.enabled, boot, t), soft=True
         )
+        self._boot_rejected = status != "Accepted"
+        if self.ready and not self._boot_rejected:  # a reboot on an open connection
+            self.central.smart.connection_ready(self, True)
         return call_result.BootNotification(
             current_time=now.isoformat(), interval=self.central.heartbeat_seconds, status=status
         )
@@ -194,6 +250,7 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
         await self.central.settle_all(started.closed)
         if started.state is not None:
             self._transactions[started.transaction_id] = started.state
+        self.central.smart.resend(self.id, (PLAN,))  # the plan becomes this session's TxProfile
         return call_result.StartTransaction(
             transaction_id=started.transaction_id, id_tag_info=started.id_tag_info
         )
@@ -205,16 +262,19 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
         meter_value: list[dict[str, Any]],
         transaction_id: int | None = None,
     ) -> call_result.MeterValues:
-        if transaction_id is None:  # not part of a session: not billed, not kept
+        now = self.central.now()
+        device = self.identity.device_id
+        if transaction_id is None:  # not part of a session: not billed, only the planner's
+            await self.central.meters.write_readings(live_energy.raw(device, meter_value, now))
             return call_result.MeterValues()
         state = self._transactions.get(transaction_id)
         if state is None:
             state = await self.central.meters.state(self.id, transaction_id)
             if state is None:
                 return call_result.MeterValues()
-        now = self.central.now()
         rows = service.sampled_rows(state, self.identity.max_power_kw, meter_value, now)
-        await self.central.meters.write(rows, state, now)
+        readings = live_energy.from_rows(device, rows, now)
+        await self.central.meters.write(rows, state, now, readings)
         self._transactions[transaction_id] = state
         return call_result.MeterValues()
 
@@ -227,7 +287,23 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
             )
         )
         await self.central.settle_all(stopped.settle)
+        self.central.smart.resend(self.id, (PLAN,))  # back to the TxDefaultProfile
+        await self._final_reading(payload)
         return call_result.StopTransaction(id_tag_info=stopped.id_tag_info)
+
+    async def _final_reading(self, payload: dict[str, Any]) -> None:
+        """The stop's register is the planner's last reading of the session (best effort:
+        the stop itself is stored; a lost reading only delays what the plan knows)."""
+        sample = {
+            "timestamp": payload.get("timestamp"),
+            "sampled_value": [{"value": str(payload["meter_stop"]), "unit": "Wh"}],
+        }
+        now = self.central.now()
+        try:
+            found = live_energy.raw(self.identity.device_id, [sample], now)
+            await self.central.meters.write_readings(found)
+        except Exception as exc:
+            log.warning("ocpp_stop_reading_not_stored", charge_point=self.id, error=repr(exc))
 
     @on(Action.firmware_status_notification)
     async def on_firmware_status(self, **_payload: Any) -> call_result.FirmwareStatusNotification:
