@@ -10,7 +10,9 @@ from collections.abc import AsyncIterator, Iterator
 import httpx
 import pytest
 from fastapi import FastAPI
+from ocpp.v16 import call as ocpp_call
 
+from evcharge.ocpp.connection import ConnectionClosed
 from evcharge.ocpp.simulator.charger import Charger
 from tests.conftest import ClientFor
 from tests.factories import create_key
@@ -141,6 +143,24 @@ async def test_a_charger_that_does_not_answer_in_time_is_a_504_and_incoming_mess
         charger.answering.set()  # its late answer is dropped; the next command is served
         unlock = await client.post(commands("UnlockConnector"), json={"connectorId": 1})
         assert unlock.json() == {"status": "Unlocked"}
+
+
+async def test_a_call_of_ours_fails_at_once_when_the_charger_goes(
+    client: httpx.AsyncClient, app: FastAPI, ocpp_url: str
+) -> None:
+    """Profiles and configuration reads use the library's call: a socket that closes
+    ends the wait at once, not after the 30 s response timeout (a charger that reboots
+    and goes while we read its configuration left a reconciliation hanging)."""
+    await register_charger(client, CP)
+    async with connected(ocpp_url) as charger:
+        await asyncio.wait_for(app.state.ocpp.smart.idle.wait(), timeout=30)
+        charger.answering.clear()
+        ours = app.state.ocpp.charge_points[CP]
+        pending = asyncio.create_task(ours.call(ocpp_call.UnlockConnector(connector_id=1)))
+        assert (await charger.commands.get())[0] == "UnlockConnector"
+        await charger.drop()
+        with pytest.raises(ConnectionClosed):
+            await asyncio.wait_for(pending, timeout=5)
 
 
 async def test_a_callerror_from_the_charger_is_a_502_with_its_code(

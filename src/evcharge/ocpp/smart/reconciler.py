@@ -172,6 +172,8 @@ class Reconciler:
                 lambda s, _t: stored_config(s, charge_point_id), soft=True
             )
         config = stored or await read_config(charge_point)
+        if not self._holds(charge_point):
+            return  # it went while we asked: what it answered (if anything) is not stored
 
         async def store(session: AsyncSession, now: datetime) -> None:
             await boot_state(session, charge_point_id, config, now)

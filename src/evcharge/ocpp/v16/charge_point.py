@@ -148,12 +148,21 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
             metrics.ocpp_message(action, "in", time.perf_counter() - started)
 
     async def call(self, payload: Any, *args: Any, **kwargs: Any) -> Any:
-        """A command to the charger (remote commands, issue 11): counted and timed with
-        direction "out", until the charger's reply (or the timeout)."""
+        """A call of our own to the charger (its smart-charging configuration, charging
+        profiles): counted and timed with direction "out", until the charger's reply, the
+        timeout, or the socket closing (ConnectionClosed at once: the library alone would
+        wait out its whole timeout for an answer that can no longer come)."""
         started = time.perf_counter()
+        closed = asyncio.ensure_future(self._connection.closed.wait())
+        answer = asyncio.ensure_future(super().call(payload, *args, **kwargs))
         try:
-            return await super().call(payload, *args, **kwargs)
+            done, _ = await asyncio.wait({answer, closed}, return_when="FIRST_COMPLETED")
+            if answer not in done:
+                raise ConnectionClosed("the charger's socket closed before it answered")
+            return answer.result()
         finally:
+            closed.cancel()
+            answer.cancel()
             action = type(payload).__name__.removesuffix("Payload")
             metrics.ocpp_message(action, "out", time.perf_counter() - started)
 
