@@ -5,6 +5,7 @@ given one, already migrated), its own admin key (or the given one); stopped on e
 from __future__ import annotations
 
 import os
+import random
 import secrets
 import socket
 import subprocess
@@ -32,10 +33,23 @@ class LiveServer:
 
 
 def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A port nothing holds now, for a server to bind, chosen below the kernel's ephemeral
+    range: a port from `bind(0)` is one that outgoing connections (any test's clients)
+    also take, and one of them could take it before the server binds it (it then exits:
+    address already in use)."""
+    try:
+        low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        low = 32768
+    for _ in range(200):
+        port = random.randrange(10_000, max(low, 10_001))
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 @contextmanager
@@ -64,18 +78,19 @@ def live_server(
         server = subprocess.Popen([*EVCHARGE, "serve"], env=env, stdout=output, stderr=output)
         try:
             url = f"http://127.0.0.1:{port}"
-            _wait_until_up(url, server)
+            _wait_until_up(url, server, log)
             yield LiveServer(url, key, log, server)
         finally:
             server.terminate()
             server.wait(timeout=30)
 
 
-def _wait_until_up(url: str, server: subprocess.Popen[bytes]) -> None:
+def _wait_until_up(url: str, server: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            sys.exit("evcharge stopped during start-up")
+            tail = log.read_text(errors="replace")[-4000:]
+            sys.exit(f"evcharge stopped during start-up; its output ends:\n{tail}")
         try:
             with urllib.request.urlopen(url + "/healthz", timeout=2):  # noqa: S310 (http://127.0.0.1 only)
                 return

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import re
-import socket
 import sqlite3
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,30 +15,9 @@ import httpx
 
 from evcharge.app import create_app
 from evcharge.config import Settings
+from tests.commandline import EVCHARGE, environment, free_port, run, run_process
 from tests.conftest import ADMIN_KEY
 from tests.factories import device_path, register_device
-
-EVCHARGE = [sys.executable, "-m", "evcharge"]
-
-
-def run(*args: str, env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*EVCHARGE, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
-def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("EVCHARGE_")}
-    env["EVCHARGE_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.db'}"
-    env.update(extra)
-    return env
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def test_invalid_configuration_stops_start_up_with_one_line(tmp_path: Path) -> None:
@@ -50,7 +26,7 @@ def test_invalid_configuration_stops_start_up_with_one_line(tmp_path: Path) -> N
         ("EVCHARGE_TIMEZONE", "Mars/Olympus"),
         ("EVCHARGE_DATABASE_URL", "mysql://x"),
     ]:
-        result = run("serve", env=environment(tmp_path, **{name: value}))
+        result = run_process("serve", env=environment(tmp_path, **{name: value}))
         assert result.returncode == 2, result
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1, result.stderr
@@ -59,7 +35,7 @@ def test_invalid_configuration_stops_start_up_with_one_line(tmp_path: Path) -> N
 
 
 def test_serve_refuses_a_database_whose_schema_is_behind(tmp_path: Path) -> None:
-    result = run("serve", env=environment(tmp_path))
+    result = run_process("serve", env=environment(tmp_path))
     assert result.returncode == 1
     assert "evcharge db upgrade" in result.stderr
 

@@ -25,7 +25,7 @@ from tests.conftest import ADMIN_KEY, empty_tables
 
 # Every operation on every `make test` (both databases), kept within its five minutes;
 # CI's `make fuzz-all` runs every phase and check in depth.
-MAX_EXAMPLES = int(os.environ.get("EVCHARGE_FUZZ_EXAMPLES", "15"))
+MAX_EXAMPLES = int(os.environ.get("EVCHARGE_FUZZ_EXAMPLES", "10"))
 CONFIG = SchemathesisConfig.from_path(Path(__file__).resolve().parent.parent / "schemathesis.toml")
 ALL_CHECKS = CHECKS.get_all()
 

@@ -20,6 +20,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from tests.commandline import free_port
 from tests.conftest import ADMIN_HEADERS, ADMIN_KEY, empty_tables
 from tests.factories import (
     create_key,
@@ -28,7 +29,6 @@ from tests.factories import (
     order_body,
     register_device,
 )
-from tests.test_cli import free_port
 
 CREATE = "/api/ChargeOrder/CreateOrder"
 WORKERS = 4

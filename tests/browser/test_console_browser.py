@@ -19,8 +19,8 @@ import httpx
 import pytest
 
 from evcharge.ocpp.simulator.charger import Charger
+from tests.commandline import EVCHARGE, environment, free_port, run
 from tests.conftest import ADMIN_KEY
-from tests.test_cli import EVCHARGE, environment, free_port, run
 
 CHROMIUM = os.environ.get("EVCHARGE_CHROMIUM", "/usr/bin/chromium")
 if not Path(CHROMIUM).exists():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,16 +13,10 @@ import uvicorn
 from fastapi import FastAPI
 
 from tests.factories import device_path, put, register_device
+from tests.live_server import free_port
 
 PASSWORD = "correct-horse-battery-1"
 ID_TAG = "CARD-0001"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @contextlib.asynccontextmanager

@@ -6,7 +6,6 @@ import asyncio
 import os
 import ssl
 import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,11 +18,10 @@ from evcharge.ocpp import repository
 from evcharge.ocpp.models import Charger as ChargerRow
 from evcharge.ocpp.models import ServerProcess
 from evcharge.ocpp.simulator.charger import Charger
+from tests.commandline import EVCHARGE, run
 from tests.conftest import ADMIN_KEY
 from tests.factories import create_key
 from tests.ocpp.conftest import ID_TAG, PASSWORD, register_charger, serving
-
-EVCHARGE = [sys.executable, "-m", "evcharge"]
 
 
 def _env(database_url: str) -> dict[str, str]:
@@ -34,10 +32,7 @@ def _env(database_url: str) -> dict[str, str]:
 
 
 def _evcharge(database_url: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*EVCHARGE, *args], input=stdin, env=_env(database_url), capture_output=True,
-        text=True, timeout=60, check=False,
-    )  # fmt: skip
+    return run(*args, env=_env(database_url), stdin=stdin)
 
 
 async def _boots(url: str, password: str, **options: object) -> str:

@@ -18,9 +18,9 @@ from pydantic import SecretStr
 from evcharge import metrics
 from evcharge.app import create_app
 from evcharge.config import Settings
+from tests.commandline import EVCHARGE, environment, free_port, run
 from tests.conftest import ADMIN_HEADERS, ADMIN_KEY
 from tests.factories import register_device
-from tests.test_cli import EVCHARGE, environment, free_port, run
 
 METRICS_KEY = "metrics-key-0123456789abcdef"
 

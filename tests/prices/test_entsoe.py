@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from evcharge.cli import app as cli
 from evcharge.prices.entsoe import EntsoeError, fetch_day_ahead, parse_a44
 from evcharge.prices.files import PriceFileError, read_price_file
-from tests.test_cli import environment, run
+from tests.commandline import environment, run
 
 DATA = Path(__file__).parent / "data"
 DST_DAY = DATA / "entsoe_be_2024-03-31_dst.xml"
