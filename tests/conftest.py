@@ -104,6 +104,7 @@ async def empty_tables(application: FastAPI) -> None:
     # Charging profiles are sent in the background after a charger connects: let that
     # finish first (a delete of every table meanwhile can deadlock with it on PostgreSQL).
     await asyncio.wait_for(application.state.ocpp.smart.idle.wait(), timeout=30)
+    await asyncio.wait_for(application.state.ocpp.settlement.idle(), timeout=30)
     async with application.state.engine.begin() as connection:
         for table in reversed(metadata.sorted_tables):
             await connection.execute(table.delete())

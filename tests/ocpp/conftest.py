@@ -53,6 +53,21 @@ async def ocpp_url(app: FastAPI) -> AsyncIterator[str]:
         yield url
 
 
+async def transactions(client: httpx.AsyncClient, cpid: str = "CP-1") -> list[dict[str, Any]]:
+    """A charger's transactions once each ended one is settled — an order, or the reason
+    it is none. Settlement follows the charger's answer (ocpp/settlement.py): what an
+    integrator reading right after a stop sees within milliseconds."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while True:
+        response = await client.get(f"/api/chargers/{cpid}/transactions")
+        assert response.status_code == 200, response.text
+        items: list[dict[str, Any]] = response.json()["Items"]
+        pending = [t for t in items if t["StopTime"] and not (t["OrderId"] or t["OrderError"])]
+        if not pending or asyncio.get_running_loop().time() > deadline:
+            return items
+        await asyncio.sleep(0.02)
+
+
 async def register_charger(
     client: httpx.AsyncClient,
     charge_point_id: str = "CP-1",

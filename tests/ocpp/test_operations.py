@@ -21,7 +21,7 @@ from evcharge.ocpp.simulator.charger import Charger
 from tests.commandline import EVCHARGE, run
 from tests.conftest import ADMIN_KEY
 from tests.factories import create_key
-from tests.ocpp.conftest import ID_TAG, PASSWORD, register_charger, serving
+from tests.ocpp.conftest import ID_TAG, PASSWORD, register_charger, serving, transactions
 
 
 def _env(database_url: str) -> dict[str, str]:
@@ -94,6 +94,8 @@ async def test_simulate_command_runs_sessions_that_become_orders(
     out, err = await asyncio.wait_for(process.communicate(), 60)
     assert process.returncode == 0, (out, err)
     assert "transactions: 2, stops answered: 2, errors: 0" in out.decode()
+    for cpid in ("CP-1", "CP-2"):
+        await transactions(client, cpid)  # billed after the stop's answer
     orders = (await client.get("/api/ChargeOrder/GetOrders")).json()
     assert orders["TotalCount"] == 2
 

@@ -11,14 +11,7 @@ from fastapi import FastAPI
 
 from evcharge.ocpp.simulator.charger import EPOCH_1970, Charger
 from evcharge.ocpp.simulator.runner import STEP, Scenario, run
-from tests.ocpp.conftest import ID_TAG, PASSWORD, register_charger
-
-
-async def _transactions(client: httpx.AsyncClient, cpid: str = "CP-1") -> list[dict[str, Any]]:
-    response = await client.get(f"/api/chargers/{cpid}/transactions")
-    assert response.status_code == 200, response.text
-    items: list[dict[str, Any]] = response.json()["Items"]
-    return items
+from tests.ocpp.conftest import ID_TAG, PASSWORD, register_charger, transactions
 
 
 async def _order(client: httpx.AsyncClient, order_id: str) -> dict[str, Any]:
@@ -42,7 +35,7 @@ async def test_offline_queue_is_replayed_in_order_with_old_timestamps(
 ) -> None:
     await register_charger(client)
     await _run(ocpp_url, offline_queue=True, meter_values=4)
-    [tx] = await _transactions(client)
+    [tx] = await transactions(client)
     assert tx["State"] == "stopped" and tx["Flags"] == []
     order = await _order(client, tx["OrderId"])
     assert _kwh(order["ElectricQuantity"]) == Decimal("8.75")  # 5 × 15 min at 7 kW
@@ -70,7 +63,7 @@ async def test_stop_for_unknown_transaction_or_minus_one_is_answered_and_kept(
             assert result.id_tag_info["status"] == "Accepted"
     finally:
         await charger.drop()
-    orphans = await _transactions(client)
+    orphans = await transactions(client)
     assert len(orphans) == 2
     for orphan in orphans:
         assert orphan["State"] == "orphan_stop" and orphan["OrderId"] is None
@@ -84,7 +77,7 @@ async def test_lost_stop_is_closed_by_rule_when_the_connector_is_available_again
 ) -> None:
     await register_charger(client)
     await _run(ocpp_url, lost_stop=True, meter_values=3)
-    [tx] = await _transactions(client)
+    [tx] = await transactions(client)
     assert tx["State"] == "closed_by_rule" and "closed_by_rule" in tx["Flags"]
     order = await _order(client, tx["OrderId"])
     # The last register the server saw (3 steps at 7 kW); the stop's step is lost.
@@ -106,7 +99,7 @@ async def test_lost_stop_is_closed_by_rule_after_silence(
         await charger.drop()
     central = app.state.ocpp
     await central.sweep()  # not silent long enough yet
-    assert (await _transactions(client))[0]["State"] == "active"
+    assert (await transactions(client))[0]["State"] == "active"
     silence = timedelta(seconds=app.state.settings.ocpp_transaction_silence_seconds)
     original = app.state.clock
     app.state.clock = lambda: original() + silence + timedelta(minutes=1)
@@ -114,7 +107,7 @@ async def test_lost_stop_is_closed_by_rule_after_silence(
         await central.sweep()
     finally:
         app.state.clock = original
-    [tx] = await _transactions(client)
+    [tx] = await transactions(client)
     assert tx["State"] == "closed_by_rule" and tx["OrderId"] is not None
     assert _kwh((await _order(client, tx["OrderId"]))["ElectricQuantity"]) == Decimal("1.75")
 
@@ -124,7 +117,7 @@ async def test_meter_reset_is_flagged_and_never_negative(
 ) -> None:
     await register_charger(client)
     await _run(ocpp_url, meter_reset=True, meter_values=4)
-    [tx] = await _transactions(client)
+    [tx] = await transactions(client)
     assert "meter_reset" in tx["Flags"]
     order = await _order(client, tx["OrderId"])
     # Steps 1-2 counted (3.5 kWh), reset to 0.5 kWh counted from zero, then 2 more steps.
@@ -144,7 +137,7 @@ async def test_clock_at_1970_is_flagged_and_server_time_used(
         await _run(ocpp_url, clock_1970=True, meter_values=2)
     finally:
         app.state.clock = original
-    [tx] = await _transactions(client)
+    [tx] = await transactions(client)
     assert "clock_not_set" in tx["Flags"]
     assert datetime.fromisoformat(tx["ChargerStartTime"]) == EPOCH_1970
     order = await _order(client, tx["OrderId"])
@@ -158,7 +151,7 @@ async def test_kwh_sent_as_wh_is_corrected_within_a_sane_range(
 ) -> None:
     await register_charger(client)
     await _run(ocpp_url, kwh_as_wh=True, meter_values=3)
-    [tx] = await _transactions(client)
+    [tx] = await transactions(client)
     assert "unit_corrected" in tx["Flags"] and "meter_reset" not in tx["Flags"]
     assert _kwh((await _order(client, tx["OrderId"]))["ElectricQuantity"]) == Decimal("7")
 
@@ -172,7 +165,7 @@ async def test_reconnect_storm_resent_start_gets_the_same_transaction(
     report = await run(ocpp_url, ids, PASSWORD, Scenario(id_tag=ID_TAG, reconnect_storm=True))
     assert not report.failed, report.summary()
     for cpid in ids:
-        [tx] = await _transactions(client, cpid)
+        [tx] = await transactions(client, cpid)
         assert tx["OrderId"] is not None and tx["State"] == "stopped"
     orders = (await client.get("/api/ChargeOrder/GetOrders")).json()
     assert orders["TotalCount"] == 5
@@ -183,7 +176,7 @@ async def test_stop_refused_by_an_order_rule_is_kept_with_the_reason(
 ) -> None:
     await register_charger(client, max_power_kw=1)  # cannot deliver 7 kW
     await _run(ocpp_url, meter_values=2)
-    [tx] = await _transactions(client)
+    [tx] = await transactions(client)
     assert tx["State"] == "stopped" and tx["OrderId"] is None
     assert "ElectricQuantity" in tx["OrderError"]
     assert _kwh(tx["EnergyKwh"]) == Decimal("5.25")
@@ -205,7 +198,7 @@ async def test_unknown_id_tag_is_invalid_and_the_session_is_kept_unbilled(
         await charger.send(charger.stop(started.transaction_id, "NOPE"))
     finally:
         await charger.drop()
-    [tx] = await _transactions(client)
+    [tx] = await transactions(client)
     assert tx["OrderId"] is None and "no customer" in tx["OrderError"]
 
 

@@ -28,6 +28,7 @@ from evcharge.ocpp.frame_log import FrameLog
 from evcharge.ocpp.meter_writer import MeterWriter
 from evcharge.ocpp.models import ServerProcess
 from evcharge.ocpp.passwords import VerifiedCache
+from evcharge.ocpp.settlement import Settlement
 from evcharge.ocpp.smart.reconciler import Reconciler
 
 if TYPE_CHECKING:
@@ -69,6 +70,8 @@ class CentralSystem:
         self.bus = create_bus(settings)
         """Notifications between the server processes (`ocpp/bus.py`)."""
         self.commands = Commands(self, self.bus)
+        self.settlement = Settlement(self.settle_one)
+        """Ended sessions become orders here, after the charger has its answer."""
         # Admission control: OCPP handlers queue here (in memory, in order, without a
         # deadline) rather than for a pool connection, whose wait times out after
         # EVCHARGE_DB_TIMEOUT_SECONDS — under a reconnect storm that turned into failed
@@ -97,13 +100,17 @@ class CentralSystem:
                 await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
             return await work(session, self.now())
 
+    async def settle_one(self, transaction_id: int) -> None:
+        """Turn an ended session into an order (the stop itself is already stored)."""
+        async with self._gate:
+            await service.settle(self.sessions, self.engine, transaction_id)
+
     async def settle_all(self, transaction_ids: Iterable[int]) -> None:
-        """Turn ended sessions into orders now; a failure (database away) is retried by
-        the sweep, never lost: the stop itself is already stored."""
+        """Settle these now, one after another; a failure (database away) is retried by
+        the next sweep, never lost."""
         for transaction_id in transaction_ids:
             try:
-                async with self._gate:
-                    await service.settle(self.sessions, self.engine, transaction_id)
+                await self.settle_one(transaction_id)
             except Exception as exc:
                 log.warning("ocpp_settle_deferred", transaction=transaction_id, error=repr(exc))
 
@@ -156,6 +163,7 @@ class CentralSystem:
         await self.smart.close()
         for connection in list(self.live.all()):
             await connection.close(code=1001, reason="server shutting down")
+        await self.settlement.close()
         await self.meters.close()
         await self.frames.close()
         await self.bus.close()

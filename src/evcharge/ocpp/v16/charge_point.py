@@ -243,7 +243,7 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
         closed = await self._unit(
             lambda s, t: service.status_notification(s, self.id, payload, t), soft=True
         )
-        await self.central.settle_all(closed)
+        self.central.settlement.soon(closed)
         return call_result.StatusNotification()
 
     @on(Action.authorize)
@@ -256,7 +256,7 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
         started = await self._unit(
             lambda s, t: service.start_transaction(s, self.id, self.identity.device_id, payload, t)
         )
-        await self.central.settle_all(started.closed)
+        self.central.settlement.soon(started.closed)
         if started.state is not None:
             self._transactions[started.transaction_id] = started.state
         self.central.smart.resend(self.id, (PLAN,))  # the plan becomes this session's TxProfile
@@ -295,7 +295,7 @@ class CentralChargePoint(ChargePoint):  # type: ignore[misc]  # the library is u
                 s, self.id, self.identity.device_id, self.identity.max_power_kw, payload, t
             )
         )
-        await self.central.settle_all(stopped.settle)
+        self.central.settlement.soon(stopped.settle)  # answered once stored; billed next
         self.central.smart.resend(self.id, (PLAN,))  # back to the TxDefaultProfile
         await self._final_reading(payload)
         return call_result.StopTransaction(id_tag_info=stopped.id_tag_info)

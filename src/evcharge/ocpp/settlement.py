@@ -1,0 +1,73 @@
+"""Ended sessions become orders after the charger has its answer. A StopTransaction (or a
+Status/Start that closes a session whose stop never came) is answered as soon as the stop
+is stored; turning it into a ChargeOrder (three short units of work through CreateOrder's
+service) follows here, a few at a time, in arrival order. Nothing is lost when this
+process dies first: a stored, unsettled session is found by the sweep of whichever
+process runs next (`CentralSystem.sweep`), and settling is idempotent (the order's Id
+comes from the charger and transaction)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Iterable
+
+import structlog
+
+log = structlog.get_logger("evcharge.ocpp")
+
+WORKERS = 4
+"""Sessions settled at once (each holds one database connection while it runs)."""
+
+
+class Settlement:
+    def __init__(self, settle: Callable[[int], Awaitable[None]]) -> None:
+        self._settle = settle
+        self._queue: asyncio.Queue[int] = asyncio.Queue()
+        self._queued: set[int] = set()
+        self._workers: list[asyncio.Task[None]] = []
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    def soon(self, transaction_ids: Iterable[int]) -> None:
+        """Settle these after the current message is answered (once each)."""
+        for transaction_id in transaction_ids:
+            if transaction_id in self._queued:
+                continue
+            self._queued.add(transaction_id)
+            self._queue.put_nowait(transaction_id)
+            self._idle.clear()
+        if not self._queue.empty():
+            self._workers = [w for w in self._workers if not w.done()]
+            while len(self._workers) < min(WORKERS, self._queue.qsize() + self._busy):
+                self._workers.append(asyncio.create_task(self._work(), name="ocpp-settle"))
+
+    async def _work(self) -> None:
+        while True:
+            transaction_id = await self._queue.get()
+            self._busy += 1
+            try:
+                await self._settle(transaction_id)
+            except Exception as exc:  # the database is away: the sweep settles it later
+                log.warning("ocpp_settle_deferred", transaction=transaction_id, error=repr(exc))
+            finally:
+                self._queued.discard(transaction_id)
+                self._busy -= 1
+                if self._queue.empty() and self._busy == 0:
+                    self._idle.set()
+
+    async def idle(self) -> None:
+        """Returns when every session handed over so far is settled (or deferred)."""
+        await self._idle.wait()
+
+    async def close(self, patience: float = 5.0) -> None:
+        """Let what is queued finish for a moment, then stop (the sweep does the rest)."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.idle(), timeout=patience)
+        for worker in self._workers:
+            worker.cancel()
+        for worker in self._workers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await worker
+        self._workers = []
