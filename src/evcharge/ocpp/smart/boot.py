@@ -62,7 +62,7 @@ async def boot_state(
         return
     # The gateway first, as every write that touches its plans (docs/architecture.md).
     await lock_gateway_for_replan(session, [device.gateway_id])
-    await wanted.refresh_site_defaults(session, [device.gateway_id], now)
+    await wanted.refresh_site_defaults(session, [device.gateway_id], now, only=[charge_point_id])
     plan = await session.get(ChargePlan, device.id)
     target = None if plan is None else schedule.wanted_plan(plan.slots, now)
     await wanted.set_wanted(session, charge_point_id, PLAN, target, now)

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import event, func, select
+from sqlalchemy import event, func, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
@@ -136,10 +136,15 @@ async def plans_stored(
 
 
 async def refresh_site_defaults(
-    session: AsyncSession, gateway_ids: Sequence[uuid.UUID], now: datetime
+    session: AsyncSession,
+    gateway_ids: Sequence[uuid.UUID],
+    now: datetime,
+    only: Sequence[str] | None = None,
 ) -> None:
     """Each charger of these gateways gets its fair share of the gateway's MaxPowerKw
-    (capped by its own MaxPowerKw) as its default profile; none without a site limit."""
+    (capped by its own MaxPowerKw) as its default profile; none without a site limit.
+    `only`: just these chargers (one that boots: the others' shares did not change, and
+    a depot's thousand chargers booting must not rewrite each other's a thousand times)."""
     if not gateway_ids:
         return
     counts = dict(
@@ -162,7 +167,11 @@ async def refresh_site_defaults(
             Gateway.id,
         )
         .join(Gateway, Gateway.id == ChargingDevice.gateway_id)
-        .where(Gateway.id.in_(gateway_ids), ChargingDevice.charge_point_id.is_not(None))
+        .where(
+            Gateway.id.in_(gateway_ids),
+            ChargingDevice.charge_point_id.is_not(None),
+            true() if only is None else ChargingDevice.charge_point_id.in_(only),
+        )
         .order_by(ChargingDevice.charge_point_id)
     )
     wanted: dict[str, dict[str, Any] | None] = {}
