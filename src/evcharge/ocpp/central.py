@@ -79,7 +79,8 @@ class CentralSystem:
         # meter writer and the sweep.
         self._gate = asyncio.Semaphore(max(1, settings.db_pool_size - 4))
         self._sweeper: asyncio.Task[None] | None = None
-        self._registered_at: datetime | None = None
+        self._process_touched: float | None = None
+        """Loop time of the last committed write of this process's row."""
 
     @property
     def heartbeat_seconds(self) -> int:
@@ -116,9 +117,20 @@ class CentralSystem:
 
     # --- this process -----------------------------------------------------------------
 
+    def process_row_fresh(self) -> bool:
+        """This process's row was refreshed within a third of its time to live: a new
+        connection need not refresh it (every connection updating the one row made them
+        all queue for its lock, a reconnect storm of thousands in single file)."""
+        touched = self._process_touched
+        interval = self.settings.ocpp_process_ttl_seconds / 3
+        return touched is not None and asyncio.get_running_loop().time() - touched < interval
+
+    def process_touched(self) -> None:
+        self._process_touched = asyncio.get_running_loop().time()
+
     def ensure_sweeping(self) -> None:
-        """Start the sweep with the first connection (the process row is written with
-        every connection, see `service.connected`)."""
+        """Start the sweep with the first connection (the process row is written by the
+        first connections, see `service.connected`, then by the sweep)."""
         if self._sweeper is None or self._sweeper.done():
             self._sweeper = asyncio.create_task(self._sweep_forever(), name="ocpp-sweep")
         self.smart.ensure_running()
@@ -136,7 +148,7 @@ class CentralSystem:
             return closed + await repository.unsettled(session)
 
         pending = await self.in_unit(liveness)
-        self._registered_at = self.now()
+        self.process_touched()
         await self.settle_all(sorted(set(pending)))
         await self.in_unit(self._housekeeping)
 

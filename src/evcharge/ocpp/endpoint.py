@@ -88,14 +88,17 @@ async def ocpp_endpoint(websocket: WebSocket) -> None:
         await websocket.close(code=1002, reason="no agreed OCPP subprotocol (ocpp1.6)")
         return
     connection_id = uuid.uuid4().hex
+    touch = not central.process_row_fresh()
     try:  # recorded before the upgrade: a database that is away is still a plain 503
         await central.in_unit(
             lambda s, t: service.connected(
                 s, charge_point_id, identity.device_id, central.process, connection_id,
-                SUBPROTOCOL_1_6, t,
+                SUBPROTOCOL_1_6, t, refresh_process=touch,
             ),
             soft=True,
         )  # fmt: skip
+        if touch:
+            central.process_touched()
     except Exception as exc:
         if not database_unreachable(exc):
             raise

@@ -158,8 +158,12 @@ async def unsettled(session: AsyncSession, limit: int = 500) -> list[int]:
     return list(rows)
 
 
-async def touch_process(session: AsyncSession, process: ServerProcess, now: datetime) -> None:
-    """Insert or refresh this process's row in one statement (connections race for it)."""
+async def touch_process(
+    session: AsyncSession, process: ServerProcess, now: datetime, refresh: bool = True
+) -> None:
+    """Insert or refresh this process's row in one statement (connections race for it).
+    `refresh=False`: only make sure it exists (an existing row is neither changed nor
+    locked, so connections do not queue for it)."""
     values = {
         "id": process.id, "host": process.host, "pid": process.pid,
         "started": now, "last_seen": now,
@@ -167,6 +171,9 @@ async def touch_process(session: AsyncSession, process: ServerProcess, now: date
     dialect = session.bind.dialect.name if session.bind is not None else "sqlite"
     upsert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = upsert(ServerProcess).values(**values)
+    if not refresh:
+        await session.execute(statement.on_conflict_do_nothing(index_elements=["id"]))
+        return
     await session.execute(
         statement.on_conflict_do_update(index_elements=["id"], set_={"last_seen": now})
     )

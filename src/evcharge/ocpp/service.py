@@ -59,9 +59,11 @@ async def connected(
     connection_id: str,
     protocol: str,
     now: datetime,
+    refresh_process: bool = True,
 ) -> None:
-    """The charger is held by `process` (whose row is refreshed in the same unit)."""
-    await repository.touch_process(session, process, now)
+    """The charger is held by `process`, whose row is written in the same unit: refreshed,
+    or (`refresh_process=False`, known fresh) only recreated should it have gone."""
+    await repository.touch_process(session, process, now, refresh=refresh_process)
     process_id = process.id
     found = await repository.charger(session, charge_point_id)
     if found is None:
