@@ -70,13 +70,13 @@ class CentralSystem:
         self.bus = create_bus(settings)
         """Notifications between the server processes (`ocpp/bus.py`)."""
         self.commands = Commands(self, self.bus)
-        self.settlement = Settlement(self.settle_one)
+        self.settlement = Settlement(self._settle_now)
         """Ended sessions become orders here, after the charger has its answer."""
         # Admission control: OCPP handlers queue here (in memory, in order, without a
         # deadline) rather than for a pool connection, whose wait times out after
         # EVCHARGE_DB_TIMEOUT_SECONDS — under a reconnect storm that turned into failed
         # messages, retries and more load. A few connections stay free for the API, the
-        # meter writer and the sweep.
+        # meter writer, the sweep and settlement.
         self._gate = asyncio.Semaphore(max(1, settings.db_pool_size - 4))
         self._sweeper: asyncio.Task[None] | None = None
         self._process_touched: float | None = None
@@ -104,7 +104,11 @@ class CentralSystem:
     async def settle_one(self, transaction_id: int) -> None:
         """Turn an ended session into an order (the stop itself is already stored)."""
         async with self._gate:
-            await service.settle(self.sessions, self.engine, transaction_id)
+            await self._settle_now(transaction_id)
+
+    async def _settle_now(self, transaction_id: int) -> None:
+        """`settle_one` outside the chargers' queue (the settlement worker's own slot)."""
+        await service.settle(self.sessions, self.engine, transaction_id)
 
     async def settle_all(self, transaction_ids: Iterable[int]) -> None:
         """Settle these now, one after another; a failure (database away) is retried by
