@@ -1,10 +1,10 @@
 """Ended sessions become orders after the charger has its answer. A StopTransaction (or a
 Status/Start that closes a session whose stop never came) is answered as soon as the stop
 is stored; turning it into a ChargeOrder (three short units of work through CreateOrder's
-service) follows here, in arrival order. Nothing is lost when this
-process dies first: a stored, unsettled session is found by the sweep of whichever
-process runs next (`CentralSystem.sweep`), and settling is idempotent (the order's Id
-comes from the charger and transaction)."""
+service) follows here, in arrival order. Nothing is lost when this process dies first: a
+stored, unsettled session is found by the sweep of whichever process runs next
+(`CentralSystem.sweep`), and settling is idempotent (the order's Id comes from the charger
+and transaction)."""
 
 from __future__ import annotations
 
