@@ -9,16 +9,13 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from typer.testing import CliRunner, Result
 
 from evcharge.cli import app
-from tests.live_server import free_port
-
-EVCHARGE = [sys.executable, "-m", "evcharge"]
+from tests.live_server import EVCHARGE
 
 
 def environment(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -62,6 +59,3 @@ def run_process(
         [*EVCHARGE, *args], input=stdin, env=env, capture_output=True, text=True,
         timeout=timeout, check=False,
     )  # fmt: skip
-
-
-__all__ = ["free_port"]

@@ -15,9 +15,10 @@ import httpx
 
 from evcharge.app import create_app
 from evcharge.config import Settings
-from tests.commandline import EVCHARGE, environment, free_port, run, run_process
+from tests.commandline import EVCHARGE, environment, run, run_process
 from tests.conftest import ADMIN_KEY
 from tests.factories import device_path, register_device
+from tests.live_server import free_port
 
 
 def test_invalid_configuration_stops_start_up_with_one_line(tmp_path: Path) -> None:

@@ -20,7 +20,6 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from tests.commandline import free_port
 from tests.conftest import ADMIN_HEADERS, ADMIN_KEY, empty_tables
 from tests.factories import (
     create_key,
@@ -29,6 +28,7 @@ from tests.factories import (
     order_body,
     register_device,
 )
+from tests.live_server import free_port
 
 CREATE = "/api/ChargeOrder/CreateOrder"
 WORKERS = 4

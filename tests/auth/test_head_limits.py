@@ -18,8 +18,8 @@ from dataclasses import dataclass
 import httpx
 import pytest
 
-from tests.commandline import free_port
 from tests.conftest import ADMIN_KEY
+from tests.live_server import free_port
 
 LIMIT = 16 * 1024
 

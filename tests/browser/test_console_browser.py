@@ -19,8 +19,9 @@ import httpx
 import pytest
 
 from evcharge.ocpp.simulator.charger import Charger
-from tests.commandline import EVCHARGE, environment, free_port, run
+from tests.commandline import EVCHARGE, environment, run
 from tests.conftest import ADMIN_KEY
+from tests.live_server import free_port
 
 CHROMIUM = os.environ.get("EVCHARGE_CHROMIUM", "/usr/bin/chromium")
 if not Path(CHROMIUM).exists():

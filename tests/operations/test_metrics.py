@@ -18,9 +18,10 @@ from pydantic import SecretStr
 from evcharge import metrics
 from evcharge.app import create_app
 from evcharge.config import Settings
-from tests.commandline import EVCHARGE, environment, free_port, run
+from tests.commandline import EVCHARGE, environment, run
 from tests.conftest import ADMIN_HEADERS, ADMIN_KEY
 from tests.factories import register_device
+from tests.live_server import free_port
 
 METRICS_KEY = "metrics-key-0123456789abcdef"
 

@@ -18,9 +18,10 @@ from fastapi import FastAPI
 
 from evcharge.plans.context import PlanContext
 from evcharge.sites.schedule import FileLeadership, ScheduleState, tick
-from tests.commandline import EVCHARGE, environment, free_port, run
+from tests.commandline import EVCHARGE, environment, run
 from tests.conftest import ADMIN_KEY, POSTGRES_URL, create_pg_database, drop_pg_database
 from tests.factories import device_path, hourly_prices, put_prices, register_device
+from tests.live_server import free_port
 from tests.plans.test_plan_endpoint import DAY, PRICES, get_plan, smart
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import os
 import socket
 import uuid
@@ -70,7 +71,7 @@ class CentralSystem:
         self.bus = create_bus(settings)
         """Notifications between the server processes (`ocpp/bus.py`)."""
         self.commands = Commands(self, self.bus)
-        self.settlement = Settlement(self._settle_now)
+        self.settlement = Settlement(functools.partial(service.settle, sessions, engine))
         """Ended sessions become orders here, after the charger has its answer."""
         # Admission control: OCPP handlers queue here (in memory, in order, without a
         # deadline) rather than for a pool connection, whose wait times out after
@@ -101,21 +102,13 @@ class CentralSystem:
                 await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
             return await work(session, self.now())
 
-    async def settle_one(self, transaction_id: int) -> None:
-        """Turn an ended session into an order (the stop itself is already stored)."""
-        async with self._gate:
-            await self._settle_now(transaction_id)
-
-    async def _settle_now(self, transaction_id: int) -> None:
-        """`settle_one` outside the chargers' queue (the settlement worker's own slot)."""
-        await service.settle(self.sessions, self.engine, transaction_id)
-
     async def settle_all(self, transaction_ids: Iterable[int]) -> None:
         """Settle these now, one after another; a failure (database away) is retried by
-        the next sweep, never lost."""
+        the next sweep, never lost: the stop itself is already stored."""
         for transaction_id in transaction_ids:
             try:
-                await self.settle_one(transaction_id)
+                async with self._gate:
+                    await service.settle(self.sessions, self.engine, transaction_id)
             except Exception as exc:
                 log.warning("ocpp_settle_deferred", transaction=transaction_id, error=repr(exc))
 

@@ -16,49 +16,42 @@ import structlog
 
 log = structlog.get_logger("evcharge.ocpp")
 
-WORKERS = 1
-"""Sessions settled at once, each on a database connection of its own. Settlement does
-not queue with the chargers' messages (`CentralSystem._gate`, first come first served):
-in a reconnect storm of 10,000 it waited behind thousands of them for each order and
-fell minutes behind the stops; one connection of the few the gate leaves free keeps it
-at the stops' pace (three short units of work per session)."""
-
 
 class Settlement:
+    """One worker, on a database connection of its own, settling in arrival order.
+    Settlement does not queue with the chargers' messages (`CentralSystem._gate`, first
+    come first served): in a reconnect storm of 10,000 it waited behind thousands of them
+    for each order and fell minutes behind the stops; one connection of the few the gate
+    leaves free keeps it at the stops' pace (three short units of work per session)."""
+
     def __init__(self, settle: Callable[[int], Awaitable[None]]) -> None:
         self._settle = settle
         self._queue: asyncio.Queue[int] = asyncio.Queue()
         self._queued: set[int] = set()
-        self._workers: list[asyncio.Task[None]] = []
-        self._busy = 0
+        self._worker: asyncio.Task[None] | None = None
         self._idle = asyncio.Event()
         self._idle.set()
 
     def soon(self, transaction_ids: Iterable[int]) -> None:
         """Settle these after the current message is answered (once each)."""
         for transaction_id in transaction_ids:
-            if transaction_id in self._queued:
-                continue
-            self._queued.add(transaction_id)
-            self._queue.put_nowait(transaction_id)
-            self._idle.clear()
-        if not self._queue.empty():
-            self._workers = [w for w in self._workers if not w.done()]
-            while len(self._workers) < min(WORKERS, self._queue.qsize() + self._busy):
-                self._workers.append(asyncio.create_task(self._work(), name="ocpp-settle"))
+            if transaction_id not in self._queued:
+                self._queued.add(transaction_id)
+                self._queue.put_nowait(transaction_id)
+                self._idle.clear()
+        if self._queued and (self._worker is None or self._worker.done()):
+            self._worker = asyncio.create_task(self._work(), name="ocpp-settle")
 
     async def _work(self) -> None:
         while True:
             transaction_id = await self._queue.get()
-            self._busy += 1
             try:
                 await self._settle(transaction_id)
             except Exception as exc:  # the database is away: the sweep settles it later
                 log.warning("ocpp_settle_deferred", transaction=transaction_id, error=repr(exc))
             finally:
                 self._queued.discard(transaction_id)
-                self._busy -= 1
-                if self._queue.empty() and self._busy == 0:
+                if not self._queued:
                     self._idle.set()
 
     async def idle(self) -> None:
@@ -69,9 +62,8 @@ class Settlement:
         """Let what is queued finish for a moment, then stop (the sweep does the rest)."""
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self.idle(), timeout=patience)
-        for worker in self._workers:
-            worker.cancel()
-        for worker in self._workers:
+        if self._worker is not None:
+            self._worker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await worker
-        self._workers = []
+                await self._worker
+            self._worker = None
