@@ -229,3 +229,38 @@ async def test_blocked_and_expired_id_tags_are_answered_as_such(
     assert expired.id_tag_info["status"] == "Expired"
     assert blocked.id_tag_info["status"] == "Blocked"
     assert accepted.id_tag_info["status"] == "Accepted"
+
+
+async def test_registers_no_meter_counts_to_are_answered_flagged_and_billed_to_the_last_plausible(
+    client: httpx.AsyncClient, ocpp_url: str
+) -> None:
+    """meterStart and meterStop are integers without a bound in the schema: a start or stop
+    beyond any meter (10^40, 2^63, −10^30 Wh) is still answered (a CALLERROR makes the
+    charger re-send it), kept with a flag, and billed up to the last plausible register."""
+    await register_charger(client, "CP-1")
+    charger = Charger(ocpp_url, "CP-1", PASSWORD)
+    await charger.connect()
+    try:
+        assert await charger.boot() == "Accepted"
+        for meter_stop in (10**40, 2**63, -(10**30)):
+            transaction_id = await charger.start_session(1, ID_TAG)
+            charger.advance(STEP)
+            await charger.send(charger.meter_value(1, transaction_id))  # 1.75 kWh so far
+            stop = charger.stop(transaction_id, ID_TAG)
+            stop.meter_stop = meter_stop
+            charger.session = None
+            answer = await charger.send(stop)
+            assert answer.id_tag_info["status"] == "Accepted"
+        start = charger.start(1, ID_TAG)
+        start.meter_start = 10**40
+        started = await charger.send(start)
+        assert started.id_tag_info["status"] == "Accepted"
+    finally:
+        await charger.drop()
+    newest, *ended = await transactions(client)  # newest first
+    assert newest["State"] == "active" and "register_implausible" in newest["Flags"]
+    assert [t["State"] for t in ended] == ["stopped"] * 3
+    for tx in ended:
+        assert "register_implausible" in tx["Flags"]
+        order = await _order(client, tx["OrderId"])
+        assert _kwh(order["ElectricQuantity"]) == Decimal("1.75")

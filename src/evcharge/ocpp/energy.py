@@ -28,6 +28,17 @@ def clock_is_set(moment: datetime) -> bool:
 SAMPLE_BOUND = Decimal(10) ** 11
 """Sampled values at or beyond this (in any unit) are not measurements; they are skipped."""
 
+REGISTER_IMPLAUSIBLE = "register_implausible"
+"""A Start's meterStart or a Stop's meterStop beyond SAMPLE_BOUND: no meter counts that
+far. The session is kept; the register is taken as unknown (see `register_wh`)."""
+
+
+def register_wh(value: Any) -> Decimal | None:
+    """A StartTransaction's meterStart or a StopTransaction's meterStop (an integer in Wh,
+    the schema sets no bound); None when it is beyond what any meter counts."""
+    wh = Decimal(int(value))
+    return wh if abs(wh) < SAMPLE_BOUND else None
+
 
 def sampled_number(sampled: dict[str, Any]) -> Decimal | None:
     """A sampled value's number, exact; None when it is not a finite, plausible number."""

@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from evcharge.db import unit_of_work
 from evcharge.errors import DomainError, Invalid, Unavailable
 from evcharge.ocpp import energy, passwords, repository
-from evcharge.ocpp.energy import CLOCK_NOT_SET, Reading
+from evcharge.ocpp.energy import CLOCK_NOT_SET, REGISTER_IMPLAUSIBLE, Reading
 from evcharge.ocpp.models import Charger, ConnectorState, MeterValue, ServerProcess, Transaction
 from evcharge.orders import service as orders
 from evcharge.orders.repository import orders as orders_table
@@ -197,14 +197,14 @@ async def start_transaction(
     connector_id = int(payload["connector_id"])
     tag = str(payload["id_tag"])
     charger_start, trusted = parse_time(payload.get("timestamp"), now)
-    meter_start = Decimal(int(payload["meter_start"]))
+    meter_start = energy.register_wh(payload["meter_start"])
     info = await id_tag_info(session, tag, now)
     key = {
         "charge_point_id": charge_point_id,
         "connector_id": connector_id,
         "id_tag": tag,
         "charger_start": charger_start,
-        "meter_start_wh": meter_start,
+        "meter_start_wh": Decimal(0) if meter_start is None else meter_start,
         "claimed_id": 0,
     }
     same = await repository.find(session, key)
@@ -218,6 +218,8 @@ async def start_transaction(
     flags = [] if trusted else [CLOCK_NOT_SET]
     if found is None:
         flags.append(UNKNOWN_ID_TAG)
+    if meter_start is None:
+        flags.append(REGISTER_IMPLAUSIBLE)
     tx = Transaction(
         charge_point_id=charge_point_id,
         device_id=device_id,
@@ -226,7 +228,7 @@ async def start_transaction(
         customer_id=found.customer_id if found is not None else None,
         charger_start=charger_start,
         start_time=charger_start if trusted else now,
-        meter_start_wh=meter_start,
+        meter_start_wh=key["meter_start_wh"],
         last_activity=now,
         state="active",
         flags=flags,
@@ -327,7 +329,7 @@ async def stop_transaction(
     tag = payload.get("id_tag")
     info = await id_tag_info(session, tag, now) if tag else None
     moment, trusted = parse_time(payload.get("timestamp"), now)
-    meter_stop = Decimal(int(payload["meter_stop"]))
+    meter_stop = energy.register_wh(payload["meter_stop"])
     transaction_id = int(payload["transaction_id"])
     tx = (
         None
@@ -350,6 +352,10 @@ async def stop_transaction(
         return Stopped(info, [])
     if not trusted and CLOCK_NOT_SET not in tx.flags:
         tx.flags = [*tx.flags, CLOCK_NOT_SET]
+    if meter_stop is None:  # billed up to the last plausible register
+        meter_stop = tx.last_meter_wh if tx.last_meter_wh is not None else tx.meter_start_wh
+        if REGISTER_IMPLAUSIBLE not in tx.flags:
+            tx.flags = [*tx.flags, REGISTER_IMPLAUSIBLE]
     reading = _register(TxState.of(tx), max_power_kw, meter_stop, moment if trusted else now)
     if reading.flag is not None and reading.flag not in tx.flags:
         tx.flags = [*tx.flags, reading.flag]
@@ -371,7 +377,7 @@ async def _orphan_stop(
     """Keep a stop that names no known session for the operator (once, however often the
     charger re-sends it)."""
     moment, trusted = parse_time(payload.get("timestamp"), now)
-    meter_stop = Decimal(int(payload["meter_stop"]))
+    meter_stop = energy.register_wh(payload["meter_stop"])
     claimed = int(payload["transaction_id"])
     tag = str(payload.get("id_tag") or "")[:20]
     key = {
@@ -379,7 +385,7 @@ async def _orphan_stop(
         "connector_id": 0,
         "id_tag": tag,
         "charger_start": moment,
-        "meter_start_wh": meter_stop,
+        "meter_start_wh": Decimal(0) if meter_stop is None else meter_stop,
         "claimed_id": claimed,
     }
     if await repository.find(session, key) is not None:
@@ -389,11 +395,13 @@ async def _orphan_stop(
         device_id=device_id,
         start_time=moment if trusted else now,
         stop_time=moment if trusted else now,
-        meter_stop_wh=meter_stop,
+        meter_stop_wh=key["meter_start_wh"],
         stop_reason=payload.get("reason"),
         last_activity=now,
         state="orphan_stop",
-        flags=["unknown_transaction"] + ([] if trusted else [CLOCK_NOT_SET]),
+        flags=["unknown_transaction"]
+        + ([] if trusted else [CLOCK_NOT_SET])
+        + ([] if meter_stop is not None else [REGISTER_IMPLAUSIBLE]),
         order_error=f"StopTransaction for unknown transactionId {claimed}; no start to bill from.",
     )
     try:
