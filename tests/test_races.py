@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import os
-import subprocess
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,8 +34,11 @@ WORKERS = 4
 
 
 @pytest.fixture(scope="module")
-def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`evcharge serve --workers 4` on the test database; its base URL."""
+async def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[str]:
+    """`evcharge serve --workers 4` on the test database; its base URL. Waited for
+    without blocking the event loop: the in-process app's background work (sweep,
+    settlement) must be able to finish a transaction, or on SQLite its write lock keeps
+    the new server's start-up waiting until it gives up."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVCHARGE_")}
     env.update(
@@ -53,27 +55,28 @@ def server(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Itera
         EVCHARGE_DB_POOL_SIZE="5",
     )
     log = (tmp_path_factory.mktemp("server") / "server.log").open("wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "evcharge", "serve"], env=env, stdout=log, stderr=log
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "evcharge", "serve", env=env, stdout=log, stderr=log
     )
     base = f"http://127.0.0.1:{port}"
     try:
         # Four workers import the app at once: seconds on an idle machine, minutes on a
         # shared one under load; only a server that never answers fails the fixture.
         deadline = time.monotonic() + 600
-        while True:
-            assert process.poll() is None, f"server exited, see {log.name}"
-            try:
-                if httpx.get(f"{base}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, f"server did not start, see {log.name}"
-            time.sleep(0.1)
+        async with httpx.AsyncClient(timeout=1) as probe:
+            while True:
+                assert process.returncode is None, f"server exited, see {log.name}"
+                try:
+                    if (await probe.get(f"{base}/readyz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, f"server did not start, see {log.name}"
+                await asyncio.sleep(0.1)
         yield base
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        await asyncio.wait_for(process.wait(), 30)
         log.close()
 
 

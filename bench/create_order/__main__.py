@@ -29,6 +29,7 @@ from pathlib import Path
 
 import asyncpg
 
+from bench.cpu import own_cpu, postgres_cpu_seconds, tree_cpu_seconds
 from evcharge.migrations import upgrade
 
 DEFAULT_SERVER = "postgresql://postgres@127.0.0.1:5432/test"
@@ -45,6 +46,9 @@ class Round:
     seconds: float
     latencies: list[float] = field(default_factory=list)
     errors: int = 0
+    answered: int = 0  # warm-up included: the denominator of the CPU figures
+    cpu_us: dict[str, float] = field(default_factory=dict)
+    """CPU per answered request, µs: "server" (its processes), "postgres", "loadgen"."""
 
     @property
     def rps(self) -> float:
@@ -105,6 +109,7 @@ async def client_loop(
                     length = int(value)
             await reader.readexactly(length)
             done = time.perf_counter()
+            result.answered += 1
             if now < start:
                 continue  # warm-up
             if head[9:12] == b"200":
@@ -116,16 +121,26 @@ async def client_loop(
 
 
 async def drive(
-    port: int, orders: Orders, clients: int, seconds: float, warmup: float, target: str
+    port: int,
+    orders: Orders,
+    clients: int,
+    seconds: float,
+    warmup: float,
+    target: str,
+    server_pid: int,
 ) -> Round:
     result = Round(target, seconds)
     start = time.perf_counter() + warmup
     stop = start + seconds
+    before = tree_cpu_seconds(server_pid), postgres_cpu_seconds(), own_cpu()
     outcomes = await asyncio.gather(
         *(client_loop(port, c, orders, result, start, stop) for c in range(clients)),
         return_exceptions=True,
     )
+    after = tree_cpu_seconds(server_pid), postgres_cpu_seconds(), own_cpu()
     result.errors += sum(isinstance(o, BaseException) for o in outcomes)
+    for name, first, last in zip(("server", "postgres", "loadgen"), before, after, strict=True):
+        result.cpu_us[name] = (last - first) * 1e6 / max(1, result.answered)
     return result
 
 
@@ -204,6 +219,10 @@ def summary(rounds: list[Round]) -> tuple[float, float, float, float]:
     )
 
 
+def cpu(rounds: list[Round], name: str) -> float:
+    return statistics.median(r.cpu_us[name] for r in rounds)
+
+
 TARGETS = (
     ("stored", "a stored key, rate-limited (1 process)"),
     ("env", "EVCHARGE_ADMIN_KEY (1 process)"),
@@ -278,19 +297,29 @@ async def main() -> None:
             await wait_ready(port)
         port_of = {"stored": ports["one"], "env": ports["one"], "workers2": ports["two"],
                    "baseline": ports["baseline"]}  # fmt: skip
+        pid_of = {"stored": processes[0].pid, "env": processes[0].pid,
+                  "workers2": processes[1].pid, "baseline": processes[2].pid}  # fmt: skip
         results: dict[str, list[Round]] = {target: [] for target, _ in TARGETS}
         orders = Orders(devices, customer, stored_key)  # one slot counter: no overlaps
         for number in range(1, args.rounds + 1):
             for target, _label in TARGETS:
                 orders.authorization = b"Authorization: Bearer " + keys[target].encode() + b"\r\n"
                 done = await drive(
-                    port_of[target], orders, args.clients, args.seconds, args.warmup, target
+                    port_of[target],
+                    orders,
+                    args.clients,
+                    args.seconds,
+                    args.warmup,
+                    target,
+                    pid_of[target],
                 )
                 results[target].append(done)
                 print(
                     f"round {number} {target:9} {done.rps:8.0f} req/s  p50 "
                     f"{done.percentile(0.5):6.1f} ms  p99 {done.percentile(0.99):6.1f} ms  "
-                    f"errors {done.errors}",
+                    f"errors {done.errors}  CPU µs/request: server "
+                    f"{done.cpu_us['server']:.0f}, PostgreSQL {done.cpu_us['postgres']:.0f}, "
+                    f"load generator {done.cpu_us['loadgen']:.0f}",
                     flush=True,
                 )
         stored = await count_orders(url)
@@ -310,8 +339,11 @@ async def main() -> None:
         f"alternating rounds of {args.seconds:g} s; {os.cpu_count()} CPUs; "
         f"{pool} database connections per server; {stored} orders stored"
     )
-    print("| server | req/s | p50 ms | p99 ms | errors | ratio to baseline (same round) | target |")
-    print("|---|---:|---:|---:|---:|---:|---|")
+    print(
+        "| server | req/s | p50 ms | p99 ms | errors | ratio to baseline (same round) | target "
+        "| CPU µs per request: server / PostgreSQL / load generator |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---|---:|")
     for target, label in TARGETS:
         rps, p50, p99, errors = summary(results[target])
         if target == "baseline":
@@ -321,8 +353,36 @@ async def main() -> None:
                 a.rps / b.rps for a, b in zip(results[target], results["baseline"], strict=True)
             )
             ratio, goal = f"**{paired:.2f}**", f">= {TARGETS_RATIO[target]}, p99 <= 50 ms"
-        print(f"| {label} | {rps:.0f} | {p50:.1f} | {p99:.1f} | {errors:.0f} | {ratio} | {goal} |")
+        costs = " / ".join(
+            f"{cpu(results[target], n):.0f}" for n in ("server", "postgres", "loadgen")
+        )
+        print(
+            f"| {label} | {rps:.0f} | {p50:.1f} | {p99:.1f} | {errors:.0f} | {ratio} | {goal} "
+            f"| {costs} |"
+        )
+    print(ceiling(results, os.cpu_count() or 1))
     print(f"command: make bench  (this benchmark alone: {command})")
+
+
+def ceiling(results: dict[str, list[Round]], cores: int) -> str:
+    """What this machine allows `--workers 2`: every request costs the server, PostgreSQL
+    and the load generator their CPU, and all of them share the machine's cores."""
+    server, others = (
+        cpu(results["workers2"], "server"),
+        cpu(results["workers2"], "postgres") + cpu(results["workers2"], "loadgen"),
+    )
+    baseline = statistics.median(r.rps for r in results["baseline"])
+    most = cores * 1e6 / (server + others)
+    # At the baseline's rate the cores give each request this much CPU, of which
+    # PostgreSQL and the load generator take theirs first.
+    server_budget = max(0.0, cores * 1e6 / baseline - others)
+    return (
+        f"--workers 2 on this machine: {server + others:.0f} µs of CPU per request in all, "
+        f"so {cores} cores allow at most {most:.0f} req/s = {most / baseline:.2f}x the "
+        f"baseline; 1.0x needs the server at most {server_budget:.0f} µs per request "
+        f"(it takes {server:.0f}; the bare baseline server takes "
+        f"{cpu(results['baseline'], 'server'):.0f})"
+    )
 
 
 def create_stored_key(url: str) -> str:

@@ -68,6 +68,10 @@ class Settings(BaseSettings):
     ocpp_ws_ping_interval_seconds: float = Field(default=30.0, gt=0, le=3600)
     ocpp_ws_ping_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     ocpp_password_scrypt_n: int = Field(default=2**14, ge=2**10, le=2**20)
+    ocpp_admit_wait_seconds: float = Field(default=2.0, gt=0, le=600)
+    """While the chargers' database work waits longer than this for its turn, a new
+    connection is refused before the upgrade (503, Retry-After): it comes back later
+    instead of adding to a queue its handshake would time out in (a reconnect storm)."""
     # Smart charging (docs/ocpp.md): how often a process looks for charging profiles its
     # chargers should have and do not (a cheap indexed query), and the back-off of a
     # profile the charger refused or did not answer (doubling from first to max).

@@ -91,6 +91,11 @@ ocpp_seconds = Histogram(
     ["action", "direction"],
     buckets=_LATENCY_BUCKETS,
 )
+ocpp_shed = Counter(
+    "evcharge_ocpp_connections_shed_total",
+    "Charger connections refused before the upgrade because the chargers' database work "
+    "was queueing too long (503, retried by the charger later).",
+)
 scheduler_runs = Counter(
     "evcharge_scheduler_runs_total", "Scheduler runs, by job and outcome.", ["job", "outcome"]
 )
@@ -158,6 +163,10 @@ def ocpp_message(action: str, direction: str, seconds: float) -> None:
         _OCPP_CHILDREN[(action, direction)] = children
     children[0].inc()
     children[1].observe(seconds)
+
+
+def ocpp_connection_shed() -> None:
+    ocpp_shed.inc()
 
 
 def charger_connected(delta: int) -> None:

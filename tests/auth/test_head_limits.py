@@ -4,14 +4,14 @@ Against a real `evcharge serve` process on each database."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import os
 import socket
-import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -38,7 +38,10 @@ class Server:
 
 
 @pytest.fixture(scope="module")
-def server(database_url: str) -> Iterator[Server]:
+async def server(database_url: str) -> AsyncIterator[Server]:
+    """`evcharge serve` on the test database, waited for without blocking the event
+    loop (on SQLite the in-process app's background work may hold the write lock the
+    server's start-up check needs, and must be able to finish)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("EVCHARGE_")}
     env.update(
@@ -47,26 +50,25 @@ def server(database_url: str) -> Iterator[Server]:
         EVCHARGE_ADMIN_KEY=ADMIN_KEY,
         EVCHARGE_LOG_LEVEL="warning",
     )
-    process = subprocess.Popen(
-        [sys.executable, "-m", "evcharge", "serve"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "evcharge", "serve",
+        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
     try:
         deadline = time.monotonic() + 60
-        while True:
-            try:
-                httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-                break
-            except httpx.TransportError:
-                assert process.poll() is None, "server exited"
-                assert time.monotonic() < deadline, "server did not start"
-                time.sleep(0.1)
+        async with httpx.AsyncClient(timeout=1) as probe:
+            while True:
+                try:
+                    await probe.get(f"http://127.0.0.1:{port}/healthz")
+                    break
+                except httpx.TransportError:
+                    assert process.returncode is None, "server exited"
+                    assert time.monotonic() < deadline, "server did not start"
+                    await asyncio.sleep(0.1)
         yield Server(port, process.pid)
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        await asyncio.wait_for(process.wait(), 30)
 
 
 def exchange(port: int, head: bytes, *, stream: int = 0) -> tuple[bytes, float]:

@@ -123,6 +123,40 @@ async def test_disabled_charger_boot_is_rejected(
         await charger.drop()
 
 
+async def test_new_connections_wait_outside_while_the_chargers_work_queues(
+    client: httpx.AsyncClient, app: Any, ocpp_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reconnect storm: while the chargers' database work waits longer than
+    EVCHARGE_OCPP_ADMIT_WAIT_SECONDS, a new connection is a 503 with Retry-After before
+    the upgrade (no work done for it); once the queue is short, chargers connect."""
+    await register_charger(client, "CP-1")
+    central = app.state.ocpp
+    settings = central.settings.model_copy(update={"ocpp_admit_wait_seconds": 0.2})
+    monkeypatch.setattr(central, "settings", settings)
+    release = asyncio.Event()
+
+    async def hold(_session: Any, _now: Any) -> None:
+        await release.wait()
+
+    busy = [asyncio.create_task(central.in_unit(hold)) for _ in range(central.gate_size + 1)]
+    try:
+        await asyncio.sleep(0.4)  # the last one has waited longer than 0.2 s
+        status, sent = await _refusal(
+            f"{ocpp_url}/CP-1", {"Authorization": basic_auth("CP-1", PASSWORD)}
+        )
+        assert status == 503
+        assert 10 <= int(sent["retry-after"]) <= 60
+    finally:
+        release.set()
+        await asyncio.gather(*busy)
+    charger = Charger(ocpp_url, "CP-1", PASSWORD)
+    await charger.connect()
+    try:
+        assert await charger.boot() == "Accepted"
+    finally:
+        await charger.drop()
+
+
 async def _raw(url: str) -> Any:
     return await websockets.connect(
         f"{url}/CP-1",

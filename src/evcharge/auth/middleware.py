@@ -4,6 +4,7 @@ and write one audit line per write once it has been answered (after its commit).
 from __future__ import annotations
 
 import logging
+import sys
 from typing import Any
 
 import structlog
@@ -28,6 +29,23 @@ AUDIT_ENTITY = "audit_entity"
 
 log = structlog.get_logger("evcharge.auth")
 _AUDIT_WRAPPER = structlog.make_filtering_bound_logger(logging.INFO)
+
+
+_audit: tuple[object, object, Any] | None = None
+
+
+def _audit_logger() -> Any:
+    """The audit logger: whatever EVCHARGE_LOG_LEVEL says, audit lines are written. Built
+    again when logging is configured again (a new processor list) or standard output is
+    replaced, so a reconfigured pipeline (log capture in tests) sees every line."""
+    global _audit
+    processors = structlog.get_config()["processors"]
+    if _audit is None or _audit[0] is not processors or _audit[1] is not sys.stdout:
+        logger = structlog.wrap_logger(
+            None, wrapper_class=_AUDIT_WRAPPER, logger_factory_args=("evcharge.audit",)
+        ).bind()
+        _audit = (processors, sys.stdout, logger)
+    return _audit[2]
 
 
 def _entity(scope: Scope, location: str | None) -> dict[str, str | None]:
@@ -91,11 +109,7 @@ class Authenticate:
             endpoint = scope.get("endpoint")
             entity = scope.get("state", {}).get(AUDIT_ENTITY) or _entity(scope, answer["location"])
             status = answer["status"]
-            # Whatever EVCHARGE_LOG_LEVEL says, audit lines are written; a fresh logger
-            # per line so a reconfigured pipeline (log capture in tests) sees every one.
-            structlog.wrap_logger(
-                None, wrapper_class=_AUDIT_WRAPPER, logger_factory_args=("evcharge.audit",)
-            ).info(
+            _audit_logger().info(
                 "audit",
                 key_id=who.key_id,
                 role=who.role,

@@ -10,7 +10,7 @@ import functools
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -78,7 +78,10 @@ class CentralSystem:
         # EVCHARGE_DB_TIMEOUT_SECONDS — under a reconnect storm that turned into failed
         # messages, retries and more load. A few connections stay free for the API, the
         # meter writer, the sweep and settlement.
-        self._gate = asyncio.Semaphore(max(1, settings.db_pool_size - 4))
+        self.gate_size = max(1, settings.db_pool_size - 4)
+        self._gate = asyncio.Semaphore(self.gate_size)
+        self._queued: dict[object, float] = {}
+        """Units of work waiting for the gate: since when (loop time), oldest first."""
         self._sweeper: asyncio.Task[None] | None = None
         self._process_touched: float | None = None
         """Loop time of the last committed write of this process's row."""
@@ -97,20 +100,32 @@ class CentralSystem:
         connector states) that the chargers re-send anyway — on PostgreSQL its commit does
         not wait for the WAL flush (a crash loses at most the last fraction of a second of
         it, never sessions, meter values or orders, which are always durable)."""
-        async with self._gate, unit_of_work(self.sessions) as session:
-            if soft and self.engine.dialect.name == "postgresql":
-                await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
-            return await work(session, self.now())
+        ticket = object()
+        self._queued[ticket] = asyncio.get_running_loop().time()
+        try:
+            await self._gate.acquire()
+        finally:
+            del self._queued[ticket]
+        try:
+            async with unit_of_work(self.sessions) as session:
+                if soft and self.engine.dialect.name == "postgresql":
+                    await session.execute(text("SET LOCAL synchronous_commit TO OFF"))
+                return await work(session, self.now())
+        finally:
+            self._gate.release()
 
-    async def settle_all(self, transaction_ids: Iterable[int]) -> None:
-        """Settle these now, one after another; a failure (database away) is retried by
-        the next sweep, never lost: the stop itself is already stored."""
-        for transaction_id in transaction_ids:
-            try:
-                async with self._gate:
-                    await service.settle(self.sessions, self.engine, transaction_id)
-            except Exception as exc:
-                log.warning("ocpp_settle_deferred", transaction=transaction_id, error=repr(exc))
+    def queue_wait(self) -> float:
+        """Seconds the oldest unit of work still waiting for the gate has waited (0: none)."""
+        for since in self._queued.values():
+            return asyncio.get_running_loop().time() - since
+        return 0.0
+
+    def overloaded(self) -> bool:
+        """The chargers' database work queues longer than EVCHARGE_OCPP_ADMIT_WAIT_SECONDS:
+        a new connection's handshake would wait in that queue (twice) and its boot after
+        it, so it is better told to come back while the chargers already connected finish
+        their work. It ends as soon as the queue is short again."""
+        return self.queue_wait() > self.settings.ocpp_admit_wait_seconds
 
     # --- this process -----------------------------------------------------------------
 
@@ -146,7 +161,7 @@ class CentralSystem:
 
         pending = await self.in_unit(liveness)
         self.process_touched()
-        await self.settle_all(sorted(set(pending)))
+        self.settlement.soon(sorted(set(pending)))
         await self.in_unit(self._housekeeping)
 
     async def _housekeeping(self, session: AsyncSession, now: datetime) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import random
 import uuid
 
 import structlog
@@ -13,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import WebSocketRoute
 from starlette.websockets import WebSocket
 
+from evcharge import metrics
 from evcharge.db import database_unreachable
 from evcharge.ocpp import repository, service
 from evcharge.ocpp.central import CentralSystem
@@ -37,10 +39,10 @@ def basic_credentials(header: str | None) -> tuple[str, str] | None:
     return (user, password) if sep else None
 
 
-async def _deny(websocket: WebSocket, status: int, message: str) -> None:
+async def _deny(websocket: WebSocket, status: int, message: str, retry_after: int = 5) -> None:
     headers = {"WWW-Authenticate": 'Basic realm="OCPP", charset="UTF-8"'} if status == 401 else {}
     if status == 503:
-        headers["Retry-After"] = "5"
+        headers["Retry-After"] = str(retry_after)
     response: Response = JSONResponse({"Message": message}, status_code=status, headers=headers)
     try:
         await websocket.send_denial_response(response)
@@ -78,6 +80,14 @@ async def _identify(
 async def ocpp_endpoint(websocket: WebSocket) -> None:
     central: CentralSystem = websocket.app.state.ocpp
     charge_point_id = websocket.path_params["charge_point_id"]
+    if central.overloaded():
+        # Spread over a minute so that those refused together do not return together.
+        metrics.ocpp_connection_shed()
+        await _deny(
+            websocket, 503, "Too many chargers are connecting; retry later.",
+            retry_after=random.randint(10, 60),
+        )  # fmt: skip
+        return
     identity = await _identify(central, websocket, charge_point_id)
     if identity is None:
         return

@@ -21,7 +21,7 @@ from evcharge.ocpp import energy, passwords, repository
 from evcharge.ocpp.energy import CLOCK_NOT_SET, REGISTER_IMPLAUSIBLE, Reading
 from evcharge.ocpp.models import Charger, ConnectorState, MeterValue, ServerProcess, Transaction
 from evcharge.orders import service as orders
-from evcharge.orders.repository import orders as orders_table
+from evcharge.orders.models import FROM_OCPP
 from evcharge.orders.schemas import ChargingOrderRequest
 
 ENERGY = "Energy.Active.Import.Register"
@@ -500,16 +500,13 @@ async def settle(
 
 
 async def create_order(engine: AsyncEngine, body: ChargingOrderRequest) -> None:
-    """CreateOrder's service on a connection of its own (it starts with an autocommitted
-    statement on PostgreSQL), then marks the order as coming from OCPP."""
+    """CreateOrder's service, as an admin's order from OCPP: one statement on PostgreSQL
+    when it is stored at once, else on a connection of its own that says why not."""
+    first = await orders.create_at_once(engine, body, None, source=FROM_OCPP)
+    if isinstance(first, orders.Created):
+        return
     async with engine.connect() as connection:
-        created = await orders.create(connection, body)
-        if created.new:
-            await connection.execute(
-                orders_table.update()
-                .where(orders_table.c.client_id == created.client_id)
-                .values(source="ocpp")
-            )
+        await orders.create(connection, body, source=FROM_OCPP, tried=first)
         if connection.in_transaction():
             await connection.commit()
 

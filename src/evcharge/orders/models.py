@@ -18,6 +18,11 @@ NO_OVERLAP = "ex_charge_orders_device_time"
 """PostgreSQL exclusion constraint (migration 0002): no two orders of one device overlap."""
 
 
+FROM_API = "api"
+FROM_OCPP = "ocpp"
+"""The values of ChargeOrder.source."""
+
+
 class ChargeOrder(Base):
     __tablename__ = "charge_orders"
     __table_args__ = (
@@ -44,5 +49,5 @@ class ChargeOrder(Base):
     discount_price: Mapped[Decimal]
     remark: Mapped[str | None] = mapped_column(String(REMARK_LENGTH))
     created: Mapped[datetime] = mapped_column(UtcDateTime(), default=utcnow)
-    source: Mapped[str] = mapped_column(String(16), server_default="api")
+    source: Mapped[str] = mapped_column(String(16), server_default=FROM_API)
     """Where the order came from: `api` (CreateOrder) or `ocpp` (a charger's transaction)."""

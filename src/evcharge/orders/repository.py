@@ -32,8 +32,14 @@ from sqlalchemy import (
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from evcharge.db import QUANTITY_SCALE, Quantity, connection_lost, database_unavailable
-from evcharge.orders.models import NO_OVERLAP, ChargeOrder
+from evcharge.db import (
+    QUANTITY_SCALE,
+    Quantity,
+    connection_lost,
+    database_unavailable,
+    database_unreachable,
+)
+from evcharge.orders.models import FROM_API, NO_OVERLAP, ChargeOrder
 from evcharge.registry.models import ChargingDevice, Customer
 
 orders = cast(Table, ChargeOrder.__table__)
@@ -88,6 +94,7 @@ _P = {
     "created": bindparam("p_created", type_=orders.c.created.type),
     "start_time_100ns": bindparam("p_start_time_100ns", type_=orders.c.start_time_100ns.type),
     "end_time_100ns": bindparam("p_end_time_100ns", type_=orders.c.end_time_100ns.type),
+    "source": bindparam("p_source", type_=orders.c.source.type),
 }
 _MIN_POWER = bindparam("p_min_power", type_=Quantity())
 
@@ -103,9 +110,10 @@ class Insert(enum.Enum):
 PG_INSERT = """
 INSERT INTO charge_orders (id, client_id, device_id, customer_id, start_time, end_time,
                            electric_quantity, discount_price, remark, created,
-                           start_time_100ns, end_time_100ns)
+                           start_time_100ns, end_time_100ns, source)
 SELECT $1::uuid, $2::varchar, d.id, c.id, $3::timestamptz, $4::timestamptz,
-       $5::numeric, $6::numeric, $7::varchar, $8::timestamptz, $12::smallint, $13::smallint
+       $5::numeric, $6::numeric, $7::varchar, $8::timestamptz, $12::smallint, $13::smallint,
+       $14::varchar
 FROM charging_devices AS d, customers AS c
 WHERE d.id = $9::uuid AND c.id = $10::uuid AND d.max_power_kw >= $11::numeric
 FOR NO KEY UPDATE OF d FOR KEY SHARE OF c
@@ -149,6 +157,7 @@ def _sqlite_insert(point: bool) -> Any:
             _P["created"],
             _P["start_time_100ns"],
             _P["end_time_100ns"],
+            _P["source"],
         )
         .select_from(devices.join(customers, true()))  # one row when both exist
         .where(
@@ -166,19 +175,26 @@ def _sqlite_insert(point: bool) -> Any:
     )
 
 
-async def insert(
-    connection: AsyncConnection,
-    client_id: str,
-    content: OrderContent,
-    min_power: Decimal,
-    created: datetime,
-) -> Insert:
+@dataclass(frozen=True, slots=True)
+class NewOrder:
+    """What one insert stores: the content, its Id, the least MaxPowerKw its energy needs,
+    when, and where it came from (ChargeOrder.source)."""
+
+    client_id: str
+    content: OrderContent
+    min_power: Decimal
+    created: datetime
+    source: str = FROM_API
+
+
+async def insert(connection: AsyncConnection, new: NewOrder) -> Insert:
     """Store the order in one statement if every rule the database can check holds."""
     if connection.dialect.name == "postgresql":
-        return await _insert_postgresql(connection, client_id, content, min_power, created)
+        return await _insert_postgresql(connection, new)
+    content = new.content
     params = {
         "p_id": uuid.uuid4(),
-        "p_client_id": client_id,
+        "p_client_id": new.client_id,
         "p_device_id": content.device_id,
         "p_customer_id": content.customer_id,
         "p_start_time": content.start_time,
@@ -186,23 +202,18 @@ async def insert(
         "p_electric_quantity": content.electric_quantity,
         "p_discount_price": content.discount_price,
         "p_remark": content.remark,
-        "p_created": created,
-        "p_min_power": min_power,
+        "p_created": new.created,
+        "p_min_power": new.min_power,
         "p_start_time_100ns": content.start_time_100ns,
         "p_end_time_100ns": content.end_time_100ns,
+        "p_source": new.source,
     }
     statement = _sqlite_insert(content.start_time == content.end_time)
     result = await connection.execute(statement, params)
     return Insert.STORED if result.first() is not None else Insert.NOT_STORED
 
 
-async def _insert_postgresql(
-    connection: AsyncConnection,
-    client_id: str,
-    content: OrderContent,
-    min_power: Decimal,
-    created: datetime,
-) -> Insert:
+async def _insert_postgresql(connection: AsyncConnection, new: NewOrder) -> Insert:
     # Measured: SQLAlchemy's execution layer costs about as much CPU as asyncpg's whole
     # round trip, so this one statement goes to the driver directly, on the pooled
     # connection of the request's unit of work. No transaction is open on it yet (the
@@ -213,23 +224,37 @@ async def _insert_postgresql(
         # read in (the 500 of an overlapping order sent with a customer key).
         await connection.rollback()
     raw = await connection.get_raw_connection()
-    driver: asyncpg.Connection = raw.driver_connection
+    try:
+        return await insert_postgresql(raw.driver_connection, new)
+    except Exception as exc:
+        if not (database_unreachable(exc) or connection_lost(exc)):
+            raise
+        # The pool must not hand this connection out again; the database is away.
+        await connection.invalidate()
+        raise database_unavailable() from exc
+
+
+async def insert_postgresql(driver: asyncpg.Connection, new: NewOrder) -> Insert:
+    """`PG_INSERT` on a driver connection with no transaction open (it commits by
+    itself). A lost connection's error is left to the caller, who owns the connection."""
+    content = new.content
     try:
         row = await driver.fetchrow(
             PG_INSERT,
             uuid.uuid4(),
-            client_id,
+            new.client_id,
             content.start_time,
             content.end_time,
             content.electric_quantity,
             content.discount_price,
             content.remark,
-            created,
+            new.created,
             content.device_id,
             content.customer_id,
-            min_power,
+            new.min_power,
             content.start_time_100ns,
             content.end_time_100ns,
+            new.source,
         )
     except asyncpg.ExclusionViolationError as exc:
         if exc.constraint_name != NO_OVERLAP:
@@ -241,21 +266,6 @@ async def _insert_postgresql(
         asyncpg.ForeignKeyViolationError,  # the device or customer was deleted meanwhile
     ):
         return Insert.CONTENDED
-    except (
-        asyncpg.InterfaceError,
-        asyncpg.InternalClientError,
-        asyncpg.PostgresConnectionError,
-        OSError,
-        TimeoutError,
-    ) as exc:
-        # The pool must not hand this connection out again; the database is away.
-        await connection.invalidate()
-        raise database_unavailable() from exc
-    except asyncpg.PostgresError as exc:
-        if connection_lost(exc):
-            await connection.invalidate()
-            raise database_unavailable() from exc
-        raise
     return Insert.STORED if row is not None else Insert.NOT_STORED
 
 

@@ -111,10 +111,11 @@ async def create_order_reply(request: Request) -> Response:
     raw = await read_object(request, "ChargingOrderRequest", REQUEST_NAMESPACE)
     body = bind(raw, settings)
     acting_for = None if caller.is_admin else caller.customer_filter(None)
-    async with connection_unit_of_work(request) as connection:
-        created = await service.create(
-            connection, body, acting_for, timedelta(days=settings.max_order_days)
-        )
+    max_length = timedelta(days=settings.max_order_days)
+    created = await service.create_at_once(request.app.state.engine, body, acting_for, max_length)
+    if not isinstance(created, service.Created):
+        async with connection_unit_of_work(request) as connection:
+            created = await service.create(connection, body, acting_for, max_length, tried=created)
     metrics.order_created(new=created.new)
     audit_entity(request, "charge_order", created.client_id)
     message = _CREATED if created.new else _REPEATED

@@ -11,16 +11,17 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession
 
 from evcharge.auth.principal import Principal
 from evcharge.auth.repository import device_owner
 from evcharge.compat.dates import format_datetime, hundred_ns, with_hundred_ns
 from evcharge.compat.numbers import exact_sum
-from evcharge.db import utcnow
+from evcharge.db import pooled_driver, utcnow
 from evcharge.errors import Conflict, Invalid, NotFound, Unprocessable
 from evcharge.orders import repository
-from evcharge.orders.repository import Filters, Insert, OrderContent
+from evcharge.orders.models import FROM_API
+from evcharge.orders.repository import Filters, Insert, NewOrder, OrderContent
 from evcharge.orders.schemas import (
     ChargingOrder,
     ChargingOrderRequest,
@@ -133,30 +134,70 @@ async def _refuse_others(connection: AsyncConnection, order: OrderContent, own: 
         raise Invalid(errors=errors)
 
 
+@dataclass(frozen=True, slots=True)
+class Tried:
+    """An at-once insert (`create_at_once`) that stored nothing: `create` begins with
+    why, without inserting the same row again."""
+
+    client_id: str
+
+
+def _checked(body: ChargingOrderRequest, max_length: timedelta) -> tuple[OrderContent, Decimal]:
+    """The order's content, held to the rules no database is needed for, and the least
+    MaxPowerKw its energy needs."""
+    order = content(body)
+    _check(order, max_length)
+    return order, minimum_power(order.electric_quantity, order.start_time, order.end_time)
+
+
 async def create(
     connection: AsyncConnection,
     body: ChargingOrderRequest,
     acting_for: uuid.UUID | None = None,
     max_length: timedelta = MAX_ORDER_LENGTH,
+    source: str = FROM_API,
+    tried: Tried | None = None,
 ) -> Created:
     """Store the order or say precisely why not. Success costs one statement; every
     other outcome is diagnosed afterwards with a few reads. `acting_for`: the only
     customer the caller may act for (a customer key); None for any (an admin key).
-    `max_length`: the longest time range an order may cover (EVCHARGE_MAX_ORDER_DAYS)."""
-    order = content(body)
-    _check(order, max_length)
+    `max_length`: the longest time range an order may cover (EVCHARGE_MAX_ORDER_DAYS).
+    `source`: where it came from (ChargeOrder.source). `tried`: `create_at_once` tried
+    it already (its Id; the first step is then the diagnosis)."""
+    order, min_power = _checked(body, max_length)
     if acting_for is not None:
         await _refuse_others(connection, order, acting_for)
-    client_id = body.id or str(uuid.uuid4())
-    min_power = minimum_power(order.electric_quantity, order.start_time, order.end_time)
-    for _attempt in range(ATTEMPTS):
-        outcome = await repository.insert(connection, client_id, order, min_power, utcnow())
-        if outcome is Insert.STORED:
-            return Created(client_id, new=True)
+    client_id = tried.client_id if tried is not None else body.id or str(uuid.uuid4())
+    for attempt in range(ATTEMPTS):
+        if attempt > 0 or tried is None:
+            new = NewOrder(client_id, order, min_power, utcnow(), source)
+            if await repository.insert(connection, new) is Insert.STORED:
+                return Created(client_id, new=True)
         found = await _diagnose(connection, client_id, order, generated=body.id is None)
         if found is not None:
             return found
     raise Conflict("The order could not be stored because of concurrent changes; retry.")
+
+
+async def create_at_once(
+    engine: AsyncEngine,
+    body: ChargingOrderRequest,
+    acting_for: uuid.UUID | None,
+    max_length: timedelta = MAX_ORDER_LENGTH,
+    source: str = FROM_API,
+) -> Created | Tried | None:
+    """CreateOrder's hot path: an order on PostgreSQL for any customer (an admin key)
+    is one statement on a bare pooled driver connection. `Tried` when that stored
+    nothing, None when it does not apply: `create`, on a Core connection, then stores
+    it or says why."""
+    if acting_for is not None or engine.dialect.name != "postgresql":
+        return None
+    order, min_power = _checked(body, max_length)
+    client_id = body.id or str(uuid.uuid4())  # never stored unless this stores it
+    new = NewOrder(client_id, order, min_power, utcnow(), source)
+    async with pooled_driver(engine) as driver:
+        outcome = await repository.insert_postgresql(driver, new)
+    return Created(client_id, new=True) if outcome is Insert.STORED else Tried(client_id)
 
 
 async def _diagnose(
@@ -230,7 +271,7 @@ def to_wire(row: Any) -> ChargingOrder:
         remark=row.remark,
         id=row.client_id,
         created=row.created,
-        source=None if getattr(row, "source", "api") == "api" else row.source,
+        source=None if getattr(row, "source", FROM_API) == FROM_API else row.source,
     )
 
 
