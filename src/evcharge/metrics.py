@@ -99,6 +99,11 @@ ocpp_shed = Counter(
 scheduler_runs = Counter(
     "evcharge_scheduler_runs_total", "Scheduler runs, by job and outcome.", ["job", "outcome"]
 )
+order_groups = Histogram(
+    "evcharge_order_insert_group_size",
+    "Orders stored by one statement of CreateOrder's group insert (PostgreSQL).",
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128),
+)
 scheduler_seconds = Histogram(
     "evcharge_scheduler_run_duration_seconds",
     "Duration of scheduler runs, by job.",
@@ -136,6 +141,11 @@ _REPEATED = orders_created.labels("repeated")
 def order_created(*, new: bool) -> None:
     """CreateOrder (or an OCPP stop) stored an order, or answered a repeated Id again."""
     (_CREATED if new else _REPEATED).inc()
+
+
+def order_group(size: int) -> None:
+    """One statement of the group insert went out with `size` orders."""
+    order_groups.observe(size)
 
 
 def order_refused(reason: str) -> None:

@@ -39,7 +39,7 @@ from evcharge.db import (
     database_unavailable,
     database_unreachable,
 )
-from evcharge.orders.models import FROM_API, NO_OVERLAP, ChargeOrder
+from evcharge.orders.models import FROM_API, ChargeOrder
 from evcharge.registry.models import ChargingDevice, Customer
 
 orders = cast(Table, ChargeOrder.__table__)
@@ -107,31 +107,51 @@ class Insert(enum.Enum):
     CONTENDED = "contended"  # overlap (exclusion constraint) or deadlock: diagnose, retry
 
 
-PG_INSERT = """
+_PG_INSERT = """
 INSERT INTO charge_orders (id, client_id, device_id, customer_id, start_time, end_time,
                            electric_quantity, discount_price, remark, created,
                            start_time_100ns, end_time_100ns, source)
-SELECT $1::uuid, $2::varchar, d.id, c.id, $3::timestamptz, $4::timestamptz,
-       $5::numeric, $6::numeric, $7::varchar, $8::timestamptz, $12::smallint, $13::smallint,
-       $14::varchar
-FROM charging_devices AS d, customers AS c
-WHERE d.id = $9::uuid AND c.id = $10::uuid AND d.max_power_kw >= $11::numeric
-FOR NO KEY UPDATE OF d FOR KEY SHARE OF c
-ON CONFLICT (client_id) DO NOTHING
+SELECT o.id, o.client_id, d.id, c.id, o.start_time, o.end_time,
+       o.electric_quantity, o.discount_price, o.remark, o.created, o.start_100ns, o.end_100ns,
+       o.source
+FROM unnest($1::uuid[], $2::varchar[], $3::timestamptz[], $4::timestamptz[], $5::numeric[],
+            $6::numeric[], $7::varchar[], $8::timestamptz[], $9::uuid[], $10::uuid[],
+            $11::numeric[], $12::smallint[], $13::smallint[], $14::varchar[])
+     WITH ORDINALITY
+     AS o(id, client_id, start_time, end_time, electric_quantity, discount_price, remark,
+          created, device_id, customer_id, min_power, start_100ns, end_100ns, source, arrival)
+JOIN charging_devices AS d ON d.id = o.device_id AND d.max_power_kw >= o.min_power
+JOIN customers AS c ON c.id = o.customer_id
+ORDER BY d.id, o.arrival
+FOR NO KEY UPDATE OF d {wait} FOR KEY SHARE OF c {wait}
+ON CONFLICT DO NOTHING
 RETURNING id
 """
-"""The PostgreSQL hot path: device and customer must exist and the device must be strong
-enough (WHERE), the Id is unique (ON CONFLICT), and the exclusion constraint refuses an
-overlap — one round trip, autocommit (a single statement is atomic).
+"""The PostgreSQL hot path, for one order or many (`GroupInsert`): each order's device
+and customer must exist and the device must be strong enough (the joins), its Id is
+unique and it overlaps no order of its device (ON CONFLICT DO NOTHING covers the unique
+Id and the exclusion constraint alike) — one round trip, autocommit (a single statement
+is atomic). An order it leaves out is diagnosed afterwards, one by one.
 
-The row locks are taken before the row is inserted. The device's (NO KEY UPDATE, which
-foreign-key checks and replans do not wait for) makes the orders of one device take
-turns: without it, simultaneous overlapping inserts each waited on the other's
-uncommitted row in the exclusion check and deadlocked (seen with 4 workers: a 409
-"concurrent changes" instead of the overlap). With the customer's (KEY SHARE), a DELETE
-of either in progress is waited for and then finds the order, or wins and the SELECT
-finds nothing — never the deadlock of the foreign key's check locking it after the
-insert."""
+The row locks are taken before the rows are inserted, in the order of the device's id
+(ORDER BY below FOR … : the rows are locked and inserted as they come out of the sort),
+so two statements over the same devices take turns instead of deadlocking; the orders
+of one device go in as they arrived (of two overlapping ones, the first is stored).
+The device's lock (NO KEY UPDATE, which foreign-key checks and replans do not wait for)
+makes the orders of one device take turns: without it, simultaneous overlapping
+inserts each waited on the other's uncommitted row in the exclusion check and
+deadlocked (seen with 4 workers).
+With the customer's (KEY SHARE), a DELETE of either in progress is waited for and then
+finds the order, or wins and the join finds nothing — never the deadlock of the foreign
+key's check locking it after the insert.
+
+`PG_INSERT_GROUP` skips a row whose device or customer another transaction has locked
+(a replan, a device PUT, a DELETE): the orders of one busy device never hold up those
+of the others in their group. A skipped order is one left out; its own attempt
+(`PG_INSERT`) then waits for the lock."""
+
+PG_INSERT = _PG_INSERT.format(wait="")
+PG_INSERT_GROUP = _PG_INSERT.format(wait="SKIP LOCKED")
 
 
 @cache
@@ -225,7 +245,8 @@ async def _insert_postgresql(connection: AsyncConnection, new: NewOrder) -> Inse
         await connection.rollback()
     raw = await connection.get_raw_connection()
     try:
-        return await insert_postgresql(raw.driver_connection, new)
+        (outcome,) = await insert_postgresql(raw.driver_connection, [new])
+        return outcome
     except Exception as exc:
         if not (database_unreachable(exc) or connection_lost(exc)):
             raise
@@ -234,14 +255,18 @@ async def _insert_postgresql(connection: AsyncConnection, new: NewOrder) -> Inse
         raise database_unavailable() from exc
 
 
-async def insert_postgresql(driver: asyncpg.Connection, new: NewOrder) -> Insert:
-    """`PG_INSERT` on a driver connection with no transaction open (it commits by
-    itself). A lost connection's error is left to the caller, who owns the connection."""
-    content = new.content
-    try:
-        row = await driver.fetchrow(
-            PG_INSERT,
-            uuid.uuid4(),
+async def insert_postgresql(
+    driver: asyncpg.Connection, news: Sequence[NewOrder], *, group: bool = False
+) -> list[Insert]:
+    """`PG_INSERT` of these orders (`PG_INSERT_GROUP` for a `group`) on a driver
+    connection with no transaction open (it commits by itself); what it did with each,
+    in their order. A lost connection's error is left to the caller, who owns the
+    connection."""
+    ids = [uuid.uuid4() for _ in news]
+    columns: tuple[list[Any], ...] = tuple([] for _ in range(13))
+    for new in news:
+        content = new.content
+        values = (
             new.client_id,
             content.start_time,
             content.end_time,
@@ -256,17 +281,18 @@ async def insert_postgresql(driver: asyncpg.Connection, new: NewOrder) -> Insert
             content.end_time_100ns,
             new.source,
         )
-    except asyncpg.ExclusionViolationError as exc:
-        if exc.constraint_name != NO_OVERLAP:
-            raise
-        return Insert.CONTENDED
+        for column, value in zip(columns, values, strict=True):
+            column.append(value)
+    try:
+        rows = await driver.fetch(PG_INSERT_GROUP if group else PG_INSERT, ids, *columns)
     except (
         asyncpg.DeadlockDetectedError,
         asyncpg.SerializationError,
-        asyncpg.ForeignKeyViolationError,  # the device or customer was deleted meanwhile
+        asyncpg.ForeignKeyViolationError,  # a device or customer was deleted meanwhile
     ):
-        return Insert.CONTENDED
-    return Insert.STORED if row is not None else Insert.NOT_STORED
+        return [Insert.CONTENDED] * len(news)
+    stored = {row[0] for row in rows}
+    return [Insert.STORED if id_ in stored else Insert.NOT_STORED for id_ in ids]
 
 
 async def by_client_id(db: Db, client_id: str) -> OrderRow | None:

@@ -17,9 +17,10 @@ from evcharge.auth.principal import Principal
 from evcharge.auth.repository import device_owner
 from evcharge.compat.dates import format_datetime, hundred_ns, with_hundred_ns
 from evcharge.compat.numbers import exact_sum
-from evcharge.db import pooled_driver, utcnow
+from evcharge.db import utcnow
 from evcharge.errors import Conflict, Invalid, NotFound, Unprocessable
 from evcharge.orders import repository
+from evcharge.orders.group_insert import group_insert
 from evcharge.orders.models import FROM_API
 from evcharge.orders.repository import Filters, Insert, NewOrder, OrderContent
 from evcharge.orders.schemas import (
@@ -195,8 +196,7 @@ async def create_at_once(
     order, min_power = _checked(body, max_length)
     client_id = body.id or str(uuid.uuid4())  # never stored unless this stores it
     new = NewOrder(client_id, order, min_power, utcnow(), source)
-    async with pooled_driver(engine) as driver:
-        outcome = await repository.insert_postgresql(driver, new)
+    outcome = await group_insert(engine).insert(new)
     return Created(client_id, new=True) if outcome is Insert.STORED else Tried(client_id)
 
 
