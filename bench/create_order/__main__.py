@@ -3,13 +3,14 @@
     .venv/bin/python -m bench.create_order [--seconds 10] [--rounds 3] [--clients 32]
 
 Creates its own database on EVCHARGE_BENCH_POSTGRES_URL's server, migrates it, registers
-one device per client, then alternates rounds over four targets: the real server (uvicorn,
+one device per client, then alternates rounds over five targets: the real server (uvicorn,
 the app factory) with a stored, rate-limited key; the same server with
-EVCHARGE_ADMIN_KEY; a second real server with `--workers 2` and the stored key; and the
-baseline (uvicorn, 1 process, bare ASGI, one asyncpg INSERT), each driven by the same
-keep-alive HTTP/1.1 load generator. Every request is a distinct valid order (each client
-its own device, consecutive time slots): no conflicts. Prints the medians and the three
-ratios to the baseline of the same round (issue 8, item 10)."""
+EVCHARGE_ADMIN_KEY; a second real server with `--workers 2` and the stored key; the
+baseline (uvicorn, 1 process, bare ASGI, one asyncpg INSERT); and, for reference, the
+baseline with `--workers 2` (what a second process gives on this machine at all), each
+driven by the same keep-alive HTTP/1.1 load generator. Every request is a distinct valid
+order (each client its own device, consecutive time slots): no conflicts. Prints the
+medians and the three ratios to the baseline of the same round (issue 8, item 10)."""
 
 from __future__ import annotations
 
@@ -97,6 +98,11 @@ class Orders:
 async def client_loop(
     port: int, client: int, orders: Orders, result: Round, start: float, stop: float
 ) -> None:
+    # Clients connect one after another, as real ones do, not in one instant: a burst of
+    # connects is accepted whole by whichever `--workers` process wakes first (seen: all
+    # 32 on one of two), which measures the burst, not the server.
+    # All are connected within the first half of the warm-up.
+    await asyncio.sleep(client * (start - time.perf_counter()) / 2 / len(orders.devices))
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
         while (now := time.perf_counter()) < stop:
@@ -228,6 +234,7 @@ TARGETS = (
     ("env", "EVCHARGE_ADMIN_KEY (1 process)"),
     ("workers2", "a stored key, rate-limited, --workers 2"),
     ("baseline", "baseline (bare ASGI + asyncpg INSERT, 1 process)"),
+    ("baseline2", "the baseline with --workers 2 (reference: what a second process gives here)"),
 )
 TARGETS_RATIO = {"stored": 0.5, "env": 0.6, "workers2": 1.0}
 LIMIT = "1000000"
@@ -269,8 +276,10 @@ async def main() -> None:
         await asyncio.to_thread(upgrade, url)
         devices, customer = await register(url, args.clients)
         stored_key = create_stored_key(url)
-        keys = {"stored": stored_key, "env": ENV_KEY, "workers2": stored_key, "baseline": ENV_KEY}
-        ports = {"one": free_port(), "two": free_port(), "baseline": free_port()}
+        keys = {"stored": stored_key, "env": ENV_KEY, "workers2": stored_key,
+                "baseline": ENV_KEY, "baseline2": ENV_KEY}  # fmt: skip
+        ports = {"one": free_port(), "two": free_port(), "baseline": free_port(),
+                 "baseline2": free_port()}  # fmt: skip
         app_env = {
             "EVCHARGE_DATABASE_URL": url,
             "EVCHARGE_LOG_LEVEL": "warning",
@@ -285,20 +294,23 @@ async def main() -> None:
         processes.append(
             start_server("evcharge.app:create_app", ports["two"], split, True, workers=2)
         )
-        processes.append(
-            start_server(
-                "bench.create_order.baseline:app",
-                ports["baseline"],
-                {"BASELINE_DATABASE_URL": url, "BASELINE_POOL_SIZE": str(pool)},
-                factory=False,
+        for target, workers in (("baseline", 1), ("baseline2", 2)):
+            processes.append(
+                start_server(
+                    "bench.create_order.baseline:app",
+                    ports[target],
+                    {"BASELINE_DATABASE_URL": url, "BASELINE_POOL_SIZE": str(pool // workers)},
+                    factory=False,
+                    workers=workers,
+                )
             )
-        )
         for port in ports.values():
             await wait_ready(port)
         port_of = {"stored": ports["one"], "env": ports["one"], "workers2": ports["two"],
-                   "baseline": ports["baseline"]}  # fmt: skip
+                   "baseline": ports["baseline"], "baseline2": ports["baseline2"]}  # fmt: skip
         pid_of = {"stored": processes[0].pid, "env": processes[0].pid,
-                  "workers2": processes[1].pid, "baseline": processes[2].pid}  # fmt: skip
+                  "workers2": processes[1].pid, "baseline": processes[2].pid,
+                  "baseline2": processes[3].pid}  # fmt: skip
         results: dict[str, list[Round]] = {target: [] for target, _ in TARGETS}
         orders = Orders(devices, customer, stored_key)  # one slot counter: no overlaps
         for number in range(1, args.rounds + 1):
@@ -352,7 +364,8 @@ async def main() -> None:
             paired = statistics.median(
                 a.rps / b.rps for a, b in zip(results[target], results["baseline"], strict=True)
             )
-            ratio, goal = f"**{paired:.2f}**", f">= {TARGETS_RATIO[target]}, p99 <= 50 ms"
+            ratio = f"**{paired:.2f}**" if target in TARGETS_RATIO else f"{paired:.2f}"
+            goal = f">= {TARGETS_RATIO[target]}, p99 <= 50 ms" if target in TARGETS_RATIO else ""
         costs = " / ".join(
             f"{cpu(results[target], n):.0f}" for n in ("server", "postgres", "loadgen")
         )
