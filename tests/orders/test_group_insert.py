@@ -16,6 +16,8 @@ from fastapi import FastAPI
 from evcharge import metrics
 from evcharge.config import Settings
 from evcharge.db import pooled_driver
+from evcharge.errors import Unavailable
+from evcharge.orders.group_insert import GroupInsert
 from evcharge.orders.repository import Insert, NewOrder, OrderContent, insert_postgresql
 from evcharge.orders.service import minimum_power
 from tests.factories import order_body, order_parties
@@ -147,3 +149,30 @@ async def test_orders_that_arrive_together_share_statements_and_all_are_answered
     assert more_orders - orders == 41
     assert more_statements - statements < 41  # some went together
     assert await total_orders(client) == 40
+
+
+async def test_a_group_cut_off_by_shutdown_answers_every_order_503(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    device, customer = await order_parties(client)
+    group = GroupInsert(app.state.engine)
+    async with pooled_driver(app.state.engine) as holder:
+        transaction = holder.transaction()
+        await transaction.start()
+        # The statement waits for this lock (a table lock is not skipped), so the group
+        # is out when the process stops.
+        await holder.execute("LOCK TABLE charge_orders IN ACCESS EXCLUSIVE MODE")
+        try:
+            waiting = [
+                asyncio.create_task(group.insert(new_order(f"cut-{n}", device, customer, n)))
+                for n in range(5)
+            ]
+            await asyncio.sleep(0.3)
+            assert group.lanes and not group.waiting  # the statement is out
+            for lane in group.lanes:
+                lane.cancel()
+            outcomes = await asyncio.wait_for(asyncio.gather(*waiting, return_exceptions=True), 5)
+        finally:
+            await transaction.rollback()
+    assert [type(o) for o in outcomes] == [Unavailable] * 5
+    assert group.free_lanes == 1 and not group.waiting

@@ -16,7 +16,7 @@ import weakref
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from evcharge import metrics
-from evcharge.db import pooled_driver
+from evcharge.db import database_unavailable, pooled_driver
 from evcharge.orders import repository
 from evcharge.orders.repository import Insert, NewOrder
 
@@ -50,6 +50,7 @@ class GroupInsert:
         return await future
 
     async def _lane(self) -> None:
+        batch: list[Waiting] = []
         try:
             while self.waiting:
                 # One turn of the loop first: the requests whose bytes arrived with
@@ -57,6 +58,14 @@ class GroupInsert:
                 await asyncio.sleep(0)
                 batch, self.waiting = self.waiting[:MOST], self.waiting[MOST:]
                 await self._store(batch)
+        except asyncio.CancelledError:
+            # The process is stopping: no order is left without an answer. Those of
+            # the statement that was out may be stored: 503, retry with the same Id.
+            for _, future in [*batch, *self.waiting]:
+                if not future.done():
+                    future.set_exception(database_unavailable())
+            self.waiting = []
+            raise
         finally:
             self.free_lanes += 1
 
