@@ -103,8 +103,9 @@ class Insert(enum.Enum):
     """What the one-statement insert did."""
 
     STORED = "stored"
-    NOT_STORED = "not stored"  # the Id exists, or the device/customer/energy check failed
-    CONTENDED = "contended"  # overlap (exclusion constraint) or deadlock: diagnose, retry
+    NOT_STORED = "not stored"  # Id taken, device/customer/energy check failed, overlap,
+    # or (a group) its device was held by another transaction: diagnose, then retry
+    CONTENDED = "contended"  # a deadlock or a vanished device/customer: diagnose, retry
 
 
 _PG_INSERT = """
