@@ -41,9 +41,6 @@ from evcharge.registry.router import router as registry_router
 from evcharge.sites.router import router as sites_router
 from evcharge.sites.schedule import ScheduleState, leader_probe, run_schedule
 
-GC_YOUNG_THRESHOLD = 10_000
-"""Net allocations between passes over the youngest objects (Python's default: 700)."""
-
 DESCRIPTION = """
 evcharge serves two ASP.NET-era API families exactly as their clients expect:
 
@@ -70,12 +67,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Everything built at start-up lives as long as the process: keep it out of the
         # garbage collector's full passes, which otherwise stall requests (p99).
         gc.freeze()
-        # A request's objects die by reference count, but at the default threshold (700
-        # net allocations) the requests in flight together cross it and set off a
-        # young-generation pass every few requests, which finds nothing to collect
-        # (measured under bench.create_order: 2,638 passes in 14 s, none collected
-        # anything, ~3 % of the CPU). Objects that do survive still start a pass.
-        gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
         stop = asyncio.Event()
         task = None
         if settings.schedule_enabled:
