@@ -148,9 +148,14 @@ async def test_commands_reach_the_charger_whichever_worker_of_one_host_answers(
         "EVCHARGE_OCPP_COMMAND_TIMEOUT_SECONDS": str(TIMEOUT),
         "EVCHARGE_SCHEDULE_ENABLED": "false",
     }
-    with live_server(
-        tmp_path / "workers", database_url=database_url, admin_key=ADMIN_KEY, settings=settings
-    ) as server:
+    with contextlib.ExitStack() as servers:
+        # Waited for on a thread: this process's event loop must keep running meanwhile,
+        # or a write of the in-process app on the same SQLite file holds the write lock
+        # while the new server's start-up waits for it (and gives up).
+        starting = live_server(
+            tmp_path / "workers", database_url=database_url, admin_key=ADMIN_KEY, settings=settings
+        )
+        server = await asyncio.to_thread(servers.enter_context, starting)
         charger = Charger("", CP, PASSWORD)
         keeper = asyncio.create_task(keep_connected(charger, [server.ocpp_url]))
         try:
