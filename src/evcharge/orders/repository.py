@@ -104,8 +104,8 @@ class Insert(enum.Enum):
 
     STORED = "stored"
     NOT_STORED = "not stored"  # Id taken, device/customer/energy check failed, overlap,
-    # or (a group) its device was held by another transaction: diagnose, then retry
-    CONTENDED = "contended"  # a deadlock or a vanished device/customer: diagnose, retry
+    # (a group) its device held by another transaction, or a race (a deadlock, a device
+    # or customer deleted meanwhile): the caller diagnoses, then tries again
 
 
 _PG_INSERT = """
@@ -291,7 +291,7 @@ async def insert_postgresql(
         asyncpg.SerializationError,
         asyncpg.ForeignKeyViolationError,  # a device or customer was deleted meanwhile
     ):
-        return [Insert.CONTENDED] * len(news)
+        return [Insert.NOT_STORED] * len(news)
     stored = {row[0] for row in rows}
     return [Insert.STORED if id_ in stored else Insert.NOT_STORED for id_ in ids]
 
