@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
+import asyncpg  # type: ignore[import-untyped]
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -176,3 +178,19 @@ async def test_a_group_cut_off_by_shutdown_answers_every_order_503(
             await transaction.rollback()
     assert [type(o) for o in outcomes] == [Unavailable] * 5
     assert group.free_lanes == 1 and not group.waiting
+
+
+async def test_a_value_the_database_refuses_fails_only_its_own_order(
+    client: httpx.AsyncClient, app: FastAPI
+) -> None:
+    device, customer = await order_parties(client)
+    bad = new_order("bad", device, customer, 1)
+    # Past the API's own checks (they refuse a NUL first): PostgreSQL's text cannot hold it.
+    bad = NewOrder(bad.client_id, replace(bad.content, remark="nul \x00"), bad.min_power, START)
+    async with pooled_driver(app.state.engine) as driver:
+        group = [new_order("good", device, customer, 0), bad]
+        assert await insert_postgresql(driver, group, group=True) == [Insert.NOT_STORED] * 2
+        # Alone, the good one is stored and the bad one is the database's error.
+        assert await insert_postgresql(driver, group[:1]) == [Insert.STORED]
+        with pytest.raises(asyncpg.DataError):
+            await insert_postgresql(driver, [bad])

@@ -292,6 +292,12 @@ async def insert_postgresql(
         asyncpg.ForeignKeyViolationError,  # a device or customer was deleted meanwhile
     ):
         return [Insert.NOT_STORED] * len(news)
+    except asyncpg.DataError:
+        # A value the database refuses fails the whole statement: in a group, each order
+        # is then tried alone, so only the one that carries it is refused.
+        if len(news) == 1:
+            raise
+        return [Insert.NOT_STORED] * len(news)
     stored = {row[0] for row in rows}
     return [Insert.STORED if id_ in stored else Insert.NOT_STORED for id_ in ids]
 
