@@ -107,6 +107,9 @@ async def empty_tables(application: FastAPI) -> None:
     # finish first (a delete of every table meanwhile can deadlock with it on PostgreSQL).
     await asyncio.wait_for(application.state.ocpp.smart.idle.wait(), timeout=30)
     await asyncio.wait_for(application.state.ocpp.settlement.idle(), timeout=30)
+    # Keys' "last used" is written in the background after a request: let it end, or a
+    # sync test next (which stops this event loop) keeps SQLite's write lock held by it.
+    await asyncio.wait_for(asyncio.gather(*application.state.authenticator.touching), 30)
     # A server process of the test (tests.test_races) keeps replanning in the background;
     # a delete of every table, child tables first, can deadlock with a replan that locked
     # its gateway first. PostgreSQL then aborts one of the two: if it is this one, again.

@@ -40,7 +40,10 @@ def _json_as_html(ctx: Any, value: Any) -> bytes:
 
 @pytest.fixture(scope="module")
 async def fuzzed_app(app: FastAPI, settings: Settings) -> AsyncIterator[FastAPI]:
-    """An app of its own: schemathesis serves it from its own event-loop thread."""
+    """An app of its own: schemathesis serves it from its own event-loop thread. The
+    session app's background writes end first: the sync tests stop its event loop, and
+    a write left half-way would hold SQLite's write lock throughout (503s after 5 s)."""
+    await empty_tables(app)
     yield create_app(settings)
     await empty_tables(app)
 
